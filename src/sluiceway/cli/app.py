@@ -1,0 +1,238 @@
+"""``sluiceway``: the command line. Commands are thin; the work happens in the packages below.
+
+Errors print as one paragraph (what, where, what to do) without a traceback; ``--debug`` adds
+it. Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import click
+import typer
+
+from sluiceway.cli.context import CliState
+
+app = typer.Typer(
+    name="sluiceway",
+    help="Move data from sources into a warehouse, checked and shaped on the way.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+runs_app = typer.Typer(help="Past runs: `sluiceway runs` lists them.", no_args_is_help=False)
+demo_app = typer.Typer(help="The e-commerce demo.", no_args_is_help=False)
+app.add_typer(runs_app, name="runs")
+app.add_typer(demo_app, name="demo")
+
+PipelineArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A pipeline file, or the name of a pipeline in this project "
+        "(default: ./sluiceway.yaml).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _state(ctx: typer.Context) -> CliState:
+    state = ctx.find_object(CliState)
+    if state is None:  # commands invoked without the callback (tests)
+        state = CliState()
+        ctx.obj = state
+    return state
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    log_format: Annotated[
+        Literal["json", "console"] | None,
+        typer.Option("--log-format", help="Log every event to stderr as JSON or text."),
+    ] = None,
+) -> None:
+    ctx.obj = CliState(debug=debug, log_format=log_format)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new project.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite sluiceway.yaml.")] = False,
+) -> None:
+    """Create a project: sluiceway.yaml with one pipeline, data/, models/, .gitignore."""
+    from sluiceway.cli import render
+    from sluiceway.cli.commands.init import scaffold
+
+    written = scaffold(directory, force=force)
+    out = render.stdout()
+    for path in written:
+        out.print(f"[green]created[/] {path}")
+    out.print(f"\nNext: cd {directory} && sluiceway validate && sluiceway run")
+
+
+@app.command()
+def validate(ctx: typer.Context, pipeline: PipelineArg = None) -> None:
+    """Check a pipeline file; every problem is reported with file:line:column."""
+    from sluiceway.cli.commands.validate import validate as run_validate
+
+    run_validate(_state(ctx), pipeline)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    pipeline: PipelineArg = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", "-s", help="Run only these sources (repeatable)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a pipeline: each source is read, checked, staged and committed atomically."""
+    from sluiceway.cli.commands.run import execute
+
+    state = _state(ctx)
+    result = execute(state, state.load(pipeline), select=select, as_json=as_json)
+    if result.status.value != "succeeded":
+        raise typer.Exit(1)
+
+
+@runs_app.callback(invoke_without_command=True)
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 20,
+    pipeline: Annotated[str | None, typer.Option("--pipeline", "-p")] = None,
+    status: Annotated[
+        Literal["running", "succeeded", "failed", "cancelled"] | None,
+        typer.Option("--status"),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List past runs, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sluiceway.cli.commands.runs import list_runs
+
+    list_runs(_state(ctx), limit=limit, pipeline=pipeline, status=status, as_json=as_json)
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one run and its steps."""
+    from sluiceway.cli.commands.runs import show_run
+
+    show_run(_state(ctx), run_id, as_json=as_json)
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="SQL in DuckDB's dialect.")],
+    output: Annotated[
+        Literal["table", "csv", "json"], typer.Option("--format", "-f", help="Output format.")
+    ] = "table",
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", "-p", help="Query this pipeline's warehouse.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="Rows shown in table format.")
+    ] = 100,
+    write: Annotated[
+        bool, typer.Option("--write", help="Allow statements that change the warehouse.")
+    ] = False,
+) -> None:
+    """Run SQL against the warehouse and print the result."""
+    from sluiceway.cli.commands.query import run_query
+
+    run_query(
+        _state(ctx),
+        sql,
+        output=output,
+        pipeline=pipeline,
+        limit=limit if output == "table" else None,
+        write=write,
+    )
+
+
+ScaleOption = Annotated[
+    float, typer.Option("--scale", min=0.001, max=1000, help="1 ≈ 100k orders.")
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Same seed, same data.")]
+
+
+@demo_app.callback(invoke_without_command=True)
+def demo(
+    ctx: typer.Context,
+    no_serve: Annotated[
+        bool,
+        typer.Option(
+            "--no-serve",
+            help="Run and exit (for scripts and CI). The web console is not part of this "
+            "release yet, so the demo always exits after loading.",
+        ),
+    ] = False,
+    scale: ScaleOption = 1.0,
+    seed: SeedOption = 42,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the data (.sluiceway/demo).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate the messy e-commerce data and load it into the embedded warehouse."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sluiceway.cli.commands.demo import run_demo
+
+    del no_serve  # nothing to serve yet; the flag is accepted so scripts can rely on it
+    result = run_demo(_state(ctx), scale=scale, seed=seed, out=out, as_json=as_json)
+    if result.status.value != "succeeded":
+        raise typer.Exit(1)
+
+
+@demo_app.command("generate")
+def demo_generate(
+    scale: ScaleOption = 1.0,
+    seed: SeedOption = 42,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-data"),
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The dataset's 'today' (YYYY-MM-DD); dates lead up to it."),
+    ] = None,
+) -> None:
+    """Write the deterministic, deliberately messy dataset and its defect manifest."""
+    from sluiceway.cli.commands.demo import generate_data
+
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    generate_data(out.resolve(), scale=scale, seed=seed, as_of=day)
+
+
+def main() -> None:
+    """Entry point: run the app, turn errors into one paragraph and an exit code."""
+    debug = "--debug" in sys.argv or os.environ.get("SLUICEWAY_DEBUG") == "1"
+    command = typer.main.get_command(app)
+    try:
+        command.main(prog_name="sluiceway", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(130)
+    except Exception as exc:
+        from sluiceway.cli.render import print_error
+
+        print_error(exc, debug=debug)
+        sys.exit(1)

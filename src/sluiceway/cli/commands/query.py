@@ -1,0 +1,45 @@
+"""``sluiceway query "SQL"``: ask the warehouse, get a table, CSV or JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluiceway.cli import render
+from sluiceway.cli.context import CliState
+from sluiceway.warehouses.base import Warehouse, WarehouseContext
+
+
+def open_warehouse(state: CliState, pipeline: str | None, *, read_only: bool) -> Warehouse[Any]:
+    """The warehouse of ``pipeline``, else of the project, else the default DuckDB file."""
+    loaded = state.load(pipeline) if pipeline else state.default_pipeline()
+    if loaded is not None:
+        config = loaded.spec.warehouse
+        context = WarehouseContext(loaded.state_dir, loaded.resolve)
+    else:
+        from sluiceway.warehouses.duckdb.warehouse import DuckDBSpec
+
+        config = DuckDBSpec(type="duckdb")
+        root = state.root
+        context = WarehouseContext(state.state_dir(), lambda p: root / p)
+    warehouse = state.registry.warehouses.create(config, context)
+    warehouse.open(read_only=read_only)
+    return warehouse
+
+
+def run_query(
+    state: CliState,
+    sql: str,
+    *,
+    output: str,
+    pipeline: str | None,
+    limit: int | None,
+    write: bool,
+) -> None:
+    with open_warehouse(state, pipeline, read_only=not write) as warehouse:
+        result = warehouse.query(sql)
+    if output == "csv":
+        render.write_csv(result)
+    elif output == "json":
+        render.write_json(result)
+    else:
+        render.stdout().print(render.arrow_table(result, limit=limit))

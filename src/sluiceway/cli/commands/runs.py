@@ -1,0 +1,42 @@
+"""``sluiceway runs`` and ``sluiceway runs show RUN_ID``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from sluiceway.cli import render
+from sluiceway.cli.context import CliState
+from sluiceway.core.status import RunStatus
+from sluiceway.meta.store import MetaStore
+
+
+def list_runs(
+    state: CliState, *, limit: int, pipeline: str | None, status: str | None, as_json: bool
+) -> None:
+    with MetaStore.for_state_dir(state.state_dir()) as store:
+        runs = store.list_runs(
+            limit=limit, pipeline=pipeline, status=RunStatus(status) if status else None
+        )
+    if as_json:
+        sys.stdout.write(json.dumps([render.record_dict(r) for r in runs], indent=2) + "\n")
+        return
+    if not runs:
+        render.stdout().print("No runs yet. `sluiceway run` starts one.")
+        return
+    render.stdout().print(render.runs_table(runs))
+
+
+def show_run(state: CliState, run_id: str, *, as_json: bool) -> None:
+    with MetaStore.for_state_dir(state.state_dir()) as store:
+        run = store.get_run(run_id)
+        steps = store.list_steps(run.run_id)
+    if as_json:
+        payload = render.record_dict(run)
+        payload["steps"] = [render.record_dict(s) for s in steps]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    out = render.stdout()
+    out.print(render.steps_table(run, steps))
+    if run.error_message:
+        out.print(f"[red]{run.error_message}[/]")

@@ -1,0 +1,22 @@
+"""A rejected row on its way to the dead-letter queue.
+
+Sources reject rows they cannot parse, the contract rejects rows that do not fit, rules reject
+rows that fail them; the warehouse stores all of them in ``_sluiceway.dlq`` in the same
+transaction as the good rows, with enough context (file, line, column, raw text) to fix and
+replay them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    source: str
+    reason: str  # a short category: malformed, type_mismatch, null_primary_key, ...
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: str | None = None
+    raw: str | None = None

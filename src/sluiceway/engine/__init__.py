@@ -1,0 +1,1 @@
+"""Plan and run: the registry of kinds, the runner, progress accounting."""

@@ -1,0 +1,524 @@
+"""The metadata store: what ran, when, how it went.
+
+One :class:`MetaStore` wraps one SQLAlchemy engine: SQLite (WAL) in the project's ``.sluiceway/``
+folder by default, PostgreSQL when a team shares it. Opening a store brings its schema to the
+current revision (see :mod:`sluiceway.meta.migrate`).
+
+Every public method either succeeds or raises :class:`MetaStoreError` (:class:`NotFoundError`
+for an unknown run or step); SQLAlchemy's exceptions never leave this module, but stay attached
+as ``__cause__``. Misuse of the API (a naive datetime, finishing a run as "running") raises
+``ValueError``.
+
+Example::
+
+    with MetaStore.for_state_dir(Path(".sluiceway")) as store:
+        store.start_run(run_id, "orders")
+        store.start_step(run_id, "extract_orders", kind="extract", target="raw.orders")
+        store.finish_step(run_id, "extract_orders", StepStatus.SUCCEEDED,
+                          rows_in=10, rows_out=10, rows_rejected=0)
+        store.finish_run(run_id, RunStatus.SUCCEEDED, rows_in=10, rows_out=10, rows_rejected=0)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from sluiceway.core.clock import utcnow
+from sluiceway.core.errors import ErrorClass, MetaStoreError, NotFoundError
+from sluiceway.core.status import RunStatus, StepStatus
+from sluiceway.meta.engines import (
+    WRITE_OPTIONS,
+    create_meta_engine,
+    describe_url,
+    translate_errors,
+)
+from sluiceway.meta.migrate import ensure_schema
+from sluiceway.meta.process_liveness import process_is_alive
+from sluiceway.meta.records import RunRecord, StepRecord
+from sluiceway.meta.tables import UTCDateTime, runs, step_runs
+
+DB_FILENAME: Final = "meta.db"
+MIN_PREFIX: Final = 4
+"""The shortest run-id prefix :meth:`MetaStore.get_run` accepts."""
+
+_RUN_ID_LENGTH: Final = 26
+_MAX_CANDIDATES: Final = 10
+_RUNS_HINT: Final = "run `sluiceway runs` to list recent runs and their ids"
+_UNFINISHED_STEP: Final = frozenset({StepStatus.PENDING, StepStatus.RUNNING})
+
+
+class MetaStore:
+    """Runs and step runs, recorded in a SQL database through SQLAlchemy Core.
+
+    Build one with :meth:`open` or :meth:`for_state_dir`; close it with :meth:`close` or use it
+    as a context manager. A store is safe to share between threads, and any number of
+    processes may open the same database at once.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose schema is already current; prefer :meth:`open`."""
+        self._engine = engine
+        # Same pool and listeners; its transactions take SQLite's write lock at BEGIN.
+        self._writer = engine.execution_options(**WRITE_OPTIONS)
+        self._where = describe_url(engine.url)
+        self._hostname = socket.gethostname()
+
+    # -- opening and closing ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | URL) -> MetaStore:
+        """Open the store at a SQLAlchemy URL, creating or upgrading its schema as needed.
+
+        ``sqlite:///path/meta.db`` or ``postgresql+psycopg://user@host/db``.
+        """
+        engine = create_meta_engine(url)
+        where = describe_url(engine.url)
+        try:
+            with translate_errors(where, "be opened"):
+                ensure_schema(engine, where)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @classmethod
+    def for_state_dir(cls, state_dir: Path) -> MetaStore:
+        """Open (creating if needed) the SQLite store ``meta.db`` in a state folder."""
+        hint = (
+            f"make {state_dir} a folder you can write to, or run Sluiceway with another "
+            "state folder"
+        )
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MetaStoreError(
+                f"cannot create the metadata store's folder {state_dir}: {exc.strerror or exc}",
+                hint=hint,
+            ) from exc
+        # SQLite would only say "unable to open database file"; say which folder and why.
+        if not os.access(state_dir, os.W_OK | os.X_OK):
+            raise MetaStoreError(
+                f"cannot write the metadata store in {state_dir}: permission denied", hint=hint
+            )
+        return cls.open(URL.create("sqlite", database=str(state_dir / DB_FILENAME)))
+
+    @property
+    def engine(self) -> Engine:
+        """The underlying engine, for the other tables of :mod:`sluiceway.meta`."""
+        return self._engine
+
+    def close(self) -> None:
+        """Release every connection. The store cannot be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MetaStore({self._where!r})"
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        pipeline: str,
+        *,
+        trigger: str = "cli",
+        config_hash: str | None = None,
+        started_at: datetime | None = None,
+        details: Mapping[str, Any] | None = None,
+        pid: int | None = None,
+        hostname: str | None = None,
+    ) -> None:
+        """Record that a run started; it is ``running`` until :meth:`finish_run`.
+
+        ``pid`` and ``hostname`` default to this process and machine; :meth:`reap_abandoned`
+        uses them to notice a run whose process died.
+        """
+        if not run_id or len(run_id) > _RUN_ID_LENGTH:
+            raise ValueError(f"a run id has 1 to {_RUN_ID_LENGTH} characters, got {run_id!r}")
+        started = _aware(started_at, "started_at")
+        with self._write(f"record the start of run {run_id}") as connection:
+            try:
+                connection.execute(
+                    insert(runs).values(
+                        run_id=run_id,
+                        pipeline=pipeline,
+                        status=RunStatus.RUNNING.value,
+                        trigger=trigger,
+                        started_at=started,
+                        heartbeat_at=started,
+                        pid=os.getpid() if pid is None else pid,
+                        hostname=self._hostname if hostname is None else hostname,
+                        config_hash=config_hash,
+                        details=None if details is None else dict(details),
+                    )
+                )
+            except IntegrityError as exc:
+                raise MetaStoreError(
+                    f"run {run_id} is already recorded in the metadata store at {self._where}",
+                    hint="every run needs a new id (sluiceway.core.ids.new_id)",
+                ) from exc
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run is still alive (the console shows how long ago it was seen)."""
+        with self._write(f"record a heartbeat of run {run_id}") as connection:
+            self._touch(connection, run_id, utcnow())
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        rows_in: int,
+        rows_out: int,
+        rows_rejected: int,
+        bytes_in: int = 0,
+        error_class: ErrorClass | None = None,
+        error_message: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Record how a run ended: its final status, totals and, if it failed, why."""
+        status = RunStatus(status)
+        if not status.finished:
+            raise ValueError(f"a run finishes as succeeded, failed or cancelled, not {status}")
+        finished = _aware(finished_at, "finished_at")
+        with self._write(f"record the end of run {run_id}") as connection:
+            result = connection.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(
+                    status=status.value,
+                    finished_at=finished,
+                    heartbeat_at=finished,
+                    rows_in=rows_in,
+                    rows_out=rows_out,
+                    rows_rejected=rows_rejected,
+                    bytes_in=bytes_in,
+                    error_class=_error_value(error_class),
+                    error_message=error_message,
+                )
+            )
+            if result.rowcount == 0:
+                raise self._unknown_run(run_id)
+
+    def list_runs(
+        self,
+        *,
+        limit: int | None = 20,
+        pipeline: str | None = None,
+        status: RunStatus | None = None,
+    ) -> list[RunRecord]:
+        """The most recent runs, newest first; ``limit=None`` for all of them."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        self.reap_abandoned()
+        query = select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+        if pipeline is not None:
+            query = query.where(runs.c.pipeline == pipeline)
+        if status is not None:
+            query = query.where(runs.c.status == RunStatus(status).value)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read("list runs") as connection:
+            return [RunRecord.from_row(row) for row in connection.execute(query).mappings()]
+
+    def get_run(self, run_id_or_prefix: str) -> RunRecord:
+        """One run, by its full id or a unique prefix of at least four characters.
+
+        The prefix is matched case-insensitively, as run ids are ULIDs (Crockford base32).
+        Raises :class:`NotFoundError` for an unknown id and for an ambiguous prefix.
+        """
+        key = run_id_or_prefix.strip()
+        self.reap_abandoned()
+        with self._read(f"look up run {key!r}") as connection:
+            exact = connection.execute(select(runs).where(runs.c.run_id == key)).mappings().first()
+            if exact is not None:
+                return RunRecord.from_row(exact)
+            if len(key) < MIN_PREFIX:
+                raise NotFoundError(
+                    f"no run has the id {key!r}; a prefix needs at least {MIN_PREFIX} characters",
+                    hint=_RUNS_HINT,
+                )
+            matches = (
+                connection.execute(
+                    select(runs)
+                    .where(func.upper(func.substr(runs.c.run_id, 1, len(key))) == key.upper())
+                    .order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+                    .limit(_MAX_CANDIDATES + 1)
+                )
+                .mappings()
+                .all()
+            )
+        if not matches:
+            raise NotFoundError(f"no run has an id starting with {key!r}", hint=_RUNS_HINT)
+        if len(matches) > 1:
+            shown = [f"{row['run_id']} ({row['pipeline']})" for row in matches[:_MAX_CANDIDATES]]
+            more = ", …" if len(matches) > _MAX_CANDIDATES else ""
+            raise NotFoundError(
+                f"{key!r} is the start of several run ids: {', '.join(shown)}{more}",
+                hint="give more characters of the run id",
+            )
+        return RunRecord.from_row(matches[0])
+
+    def reap_abandoned(self) -> list[str]:
+        """Fail the runs of this machine whose process is gone; return their ids.
+
+        A run stays ``running`` if its process is killed (SIGKILL, OOM killer, power cut). Such
+        a run, and its running steps, are marked failed with error class ``terminal``, finishing
+        at their last sign of life. Runs recorded by other machines are left alone: their
+        processes cannot be checked from here.
+        """
+        with self._read("look for abandoned runs") as connection:
+            candidates = connection.execute(
+                select(runs.c.run_id, runs.c.pid, runs.c.started_at, runs.c.heartbeat_at).where(
+                    runs.c.status == RunStatus.RUNNING.value,
+                    runs.c.hostname == self._hostname,
+                    runs.c.pid.is_not(None),
+                )
+            ).all()
+        reaped: list[str] = []
+        for run_id, pid, started_at, heartbeat_at in candidates:
+            if process_is_alive(pid):
+                continue
+            if self._mark_abandoned(
+                run_id, pid, last_seen=max(started_at, heartbeat_at or started_at)
+            ):
+                reaped.append(run_id)
+        return reaped
+
+    def _mark_abandoned(self, run_id: str, pid: int, *, last_seen: datetime) -> bool:
+        message = f"the process running it (pid {pid}) died before it finished"
+        failed = {
+            "status": RunStatus.FAILED.value,
+            "error_class": ErrorClass.TERMINAL.value,
+            "error_message": message,
+        }
+        with self._write(f"mark abandoned run {run_id} failed") as connection:
+            # Conditional on the state read above: the run may have finished meanwhile.
+            result = connection.execute(
+                update(runs)
+                .where(
+                    runs.c.run_id == run_id,
+                    runs.c.status == RunStatus.RUNNING.value,
+                    runs.c.pid == pid,
+                )
+                .values(finished_at=last_seen, **failed)
+            )
+            if result.rowcount == 0:
+                return False
+            seen = literal(last_seen, UTCDateTime())
+            connection.execute(
+                update(step_runs)
+                .where(
+                    step_runs.c.run_id == run_id,
+                    step_runs.c.status == StepStatus.RUNNING.value,
+                )
+                .values(
+                    # Never before the step started, whatever the clocks did.
+                    finished_at=case(
+                        (step_runs.c.started_at > seen, step_runs.c.started_at), else_=seen
+                    ),
+                    **failed,
+                )
+            )
+        return True
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def start_step(
+        self,
+        run_id: str,
+        step: str,
+        *,
+        kind: str,
+        target: str | None = None,
+        attempt: int = 1,
+    ) -> None:
+        """Record that an attempt of a step started; it is ``running`` until finished."""
+        now = utcnow()
+        with self._write(f"record the start of step {step!r} of run {run_id}") as connection:
+            self._touch(connection, run_id, now)
+            try:
+                connection.execute(
+                    insert(step_runs).values(
+                        run_id=run_id,
+                        step=step,
+                        kind=kind,
+                        target=target,
+                        status=StepStatus.RUNNING.value,
+                        attempt=attempt,
+                        started_at=now,
+                    )
+                )
+            except IntegrityError as exc:
+                raise MetaStoreError(
+                    f"attempt {attempt} of step {step!r} of run {run_id} is already recorded",
+                    hint="a retry of a step needs the next attempt number",
+                ) from exc
+
+    def update_step(
+        self,
+        run_id: str,
+        step: str,
+        *,
+        attempt: int = 1,
+        rows_in: int | None = None,
+        rows_out: int | None = None,
+        rows_rejected: int | None = None,
+        bytes_in: int | None = None,
+    ) -> None:
+        """Record a running step's progress so far; counters left ``None`` keep their value.
+
+        Also counts as a heartbeat of the run.
+        """
+        counters = {
+            name: value
+            for name, value in (
+                ("rows_in", rows_in),
+                ("rows_out", rows_out),
+                ("rows_rejected", rows_rejected),
+                ("bytes_in", bytes_in),
+            )
+            if value is not None
+        }
+        with self._write(f"record the progress of step {step!r} of run {run_id}") as connection:
+            if counters:
+                result = connection.execute(
+                    update(step_runs).where(*_step_key(run_id, step, attempt)).values(**counters)
+                )
+                if result.rowcount == 0:
+                    raise _unknown_step(run_id, step, attempt)
+            self._touch(connection, run_id, utcnow())
+
+    def finish_step(
+        self,
+        run_id: str,
+        step: str,
+        status: StepStatus,
+        *,
+        attempt: int = 1,
+        rows_in: int,
+        rows_out: int,
+        rows_rejected: int,
+        bytes_in: int = 0,
+        load_id: str | None = None,
+        error_class: ErrorClass | None = None,
+        error_message: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record how an attempt of a step ended."""
+        status = StepStatus(status)
+        if status in _UNFINISHED_STEP:
+            raise ValueError(f"a step cannot finish as {status}")
+        now = utcnow()
+        with self._write(f"record the end of step {step!r} of run {run_id}") as connection:
+            result = connection.execute(
+                update(step_runs)
+                .where(*_step_key(run_id, step, attempt))
+                .values(
+                    status=status.value,
+                    finished_at=now,
+                    rows_in=rows_in,
+                    rows_out=rows_out,
+                    rows_rejected=rows_rejected,
+                    bytes_in=bytes_in,
+                    load_id=load_id,
+                    error_class=_error_value(error_class),
+                    error_message=error_message,
+                    details=None if details is None else dict(details),
+                )
+            )
+            if result.rowcount == 0:
+                raise _unknown_step(run_id, step, attempt)
+            self._touch(connection, run_id, now)
+
+    def list_steps(self, run_id: str) -> list[StepRecord]:
+        """Every attempt of every step of a run (its full id), in the order they started."""
+        self.reap_abandoned()
+        with self._read(f"list the steps of run {run_id}") as connection:
+            rows = connection.execute(
+                select(step_runs)
+                .where(step_runs.c.run_id == run_id)
+                .order_by(step_runs.c.started_at, step_runs.c.attempt, step_runs.c.step)
+            ).mappings()
+            steps = [StepRecord.from_row(row) for row in rows]
+            if (
+                not steps
+                and connection.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None
+            ):
+                raise self._unknown_run(run_id)
+        return steps
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[Connection]:
+        """A write transaction, committed on success; errors translated."""
+        with translate_errors(self._where, action), self._writer.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[Connection]:
+        """A connection for reading; errors translated."""
+        with translate_errors(self._where, action), self._engine.connect() as connection:
+            yield connection
+
+    def _touch(self, connection: Connection, run_id: str, now: datetime) -> None:
+        result = connection.execute(
+            update(runs).where(runs.c.run_id == run_id).values(heartbeat_at=now)
+        )
+        if result.rowcount == 0:
+            raise self._unknown_run(run_id)
+
+    def _unknown_run(self, run_id: str) -> NotFoundError:
+        return NotFoundError(
+            f"no run {run_id!r} in the metadata store at {self._where}", hint=_RUNS_HINT
+        )
+
+
+def _step_key(run_id: str, step: str, attempt: int) -> tuple[Any, ...]:
+    return (
+        step_runs.c.run_id == run_id,
+        step_runs.c.step == step,
+        step_runs.c.attempt == attempt,
+    )
+
+
+def _unknown_step(run_id: str, step: str, attempt: int) -> NotFoundError:
+    return NotFoundError(
+        f"run {run_id} has no attempt {attempt} of step {step!r}",
+        hint=f"run `sluiceway runs {run_id}` to see its steps",
+    )
+
+
+def _aware(value: datetime | None, name: str) -> datetime:
+    if value is None:
+        return utcnow()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+    return value
+
+
+def _error_value(error_class: ErrorClass | None) -> str | None:
+    return None if error_class is None else ErrorClass(error_class).value

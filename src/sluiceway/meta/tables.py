@@ -1,0 +1,153 @@
+"""The metadata store's tables, as SQLAlchemy Core objects.
+
+These definitions are what the store's queries are written against; the DDL that creates them
+lives in the versioned migrations under ``migrations/versions/``. The two must agree, and a test
+compares the migrated database with this module, so a change here needs a new migration.
+
+Timestamps are stored with ``DateTime(timezone=True)`` (``timestamptz`` on PostgreSQL, text on
+SQLite) through :class:`UTCDateTime`, which always hands back timezone-aware UTC datetimes, even
+from SQLite, which forgets the zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# Deterministic constraint names, so that later migrations (and SQLite's batch mode, which
+# rebuilds tables) can address constraints by name on every backend.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in and comes out as a timezone-aware UTC datetime.
+
+    Naive datetimes are refused: a wall-clock time without a zone is ambiguous, and storing it
+    would silently shift runs by the machine's UTC offset.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"a timezone-aware datetime is required, got naive {value!r}")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite keeps timestamps as text; storing them all in UTC without an offset keeps
+            # the text sortable, so ORDER BY started_at works as a string comparison.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON: ``jsonb`` on PostgreSQL (compact, indexable), JSON text elsewhere.
+
+    Chosen per dialect when a connection needs it, rather than with ``with_variant(JSONB())``,
+    so that a SQLite-only process never imports SQLAlchemy's PostgreSQL dialect (~50 ms at
+    every CLI start).
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB(none_as_null=True))
+        return dialect.type_descriptor(JSON(none_as_null=True))
+
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(26), nullable=False, doc="ULID of the run"),
+    Column("pipeline", Text, nullable=False),
+    Column("status", String(16), nullable=False, doc="a RunStatus value"),
+    Column("trigger", String(32), nullable=False, doc="what started it: cli, schedule, api…"),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("heartbeat_at", UTCDateTime(), nullable=True, doc="the last sign of life"),
+    Column("rows_in", BigInteger, nullable=False, server_default="0"),
+    Column("rows_out", BigInteger, nullable=False, server_default="0"),
+    Column("rows_rejected", BigInteger, nullable=False, server_default="0"),
+    Column("bytes_in", BigInteger, nullable=False, server_default="0"),
+    Column("error_class", String(16), nullable=True, doc="an ErrorClass value"),
+    Column("error_message", Text, nullable=True),
+    Column("pid", Integer, nullable=True, doc="the process running it"),
+    Column("hostname", Text, nullable=True, doc="the machine running it"),
+    Column("config_hash", String(64), nullable=True),
+    Column("details", JSONDocument(), nullable=True),
+    PrimaryKeyConstraint("run_id"),
+    # Ascending indexes serve ORDER BY ... DESC too: both SQLite and PostgreSQL walk a B-tree
+    # backwards, and plain column indexes compare cleanly between migrations and this module.
+    Index("ix_runs_started_at", "started_at", "run_id"),
+    Index("ix_runs_pipeline_started_at", "pipeline", "started_at"),
+    # Finds the few running runs (the reaper, `sluiceway runs --status running`) without a scan.
+    Index("ix_runs_status", "status"),
+)
+
+step_runs = Table(
+    "step_runs",
+    metadata,
+    Column(
+        "run_id",
+        String(26),
+        ForeignKey("runs.run_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("step", Text, nullable=False),
+    Column("kind", String(32), nullable=False, doc="extract, load, check, model, …"),
+    Column("target", Text, nullable=True, doc="the table the step writes or checks"),
+    Column("status", String(16), nullable=False, doc="a StepStatus value"),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("rows_in", BigInteger, nullable=False, server_default="0"),
+    Column("rows_out", BigInteger, nullable=False, server_default="0"),
+    Column("rows_rejected", BigInteger, nullable=False, server_default="0"),
+    Column("bytes_in", BigInteger, nullable=False, server_default="0"),
+    Column("load_id", String(64), nullable=True, doc="the warehouse load it committed"),
+    Column("error_class", String(16), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("details", JSONDocument(), nullable=True),
+    PrimaryKeyConstraint("run_id", "step", "attempt"),
+)

@@ -1,0 +1,1 @@
+"""Event sinks: progress display, structured logs, the metadata store recorder."""

@@ -1,0 +1,86 @@
+"""Write run and step records to the metadata store, from events.
+
+Progress (``batch_staged``) is written at most once a second per step, so live runs are visible
+to ``sluiceway runs`` and the console without a database write per batch.
+"""
+
+from __future__ import annotations
+
+from sluiceway.core.clock import monotonic
+from sluiceway.core.errors import ErrorClass
+from sluiceway.core.events import Event, EventKind
+from sluiceway.core.status import RunStatus, StepStatus
+from sluiceway.meta.store import MetaStore
+
+PROGRESS_INTERVAL_S = 1.0
+
+
+class MetaRecorder:
+    def __init__(self, store: MetaStore) -> None:
+        self._store = store
+        self._last_progress: dict[tuple[str, str], float] = {}
+
+    def __call__(self, event: Event) -> None:
+        data = event.data
+        if event.kind is EventKind.RUN_STARTED:
+            self._store.start_run(
+                event.run_id,
+                event.pipeline,
+                trigger=str(data.get("trigger", "cli")),
+                config_hash=data.get("config_hash"),
+                started_at=event.at,
+                details={"steps": list(data.get("steps", [])), "warehouse": data.get("warehouse")},
+            )
+        elif event.kind is EventKind.RUN_FINISHED:
+            self._store.finish_run(
+                event.run_id,
+                RunStatus(data["status"]),
+                rows_in=int(data.get("rows_in", 0)),
+                rows_out=int(data.get("rows_out", 0)),
+                rows_rejected=int(data.get("rows_rejected", 0)),
+                bytes_in=int(data.get("bytes_in", 0)),
+                error_class=_error_class(data.get("error_class")),
+                error_message=data.get("error_message"),
+                finished_at=event.at,
+            )
+        elif event.kind is EventKind.STEP_STARTED and event.step is not None:
+            self._store.start_step(
+                event.run_id,
+                event.step,
+                kind=str(data.get("kind", "load")),
+                target=data.get("target"),
+            )
+        elif event.kind is EventKind.BATCH_STAGED and event.step is not None:
+            key = (event.run_id, event.step)
+            now = monotonic()
+            if now - self._last_progress.get(key, 0.0) >= PROGRESS_INTERVAL_S:
+                self._last_progress[key] = now
+                self._store.update_step(
+                    event.run_id,
+                    event.step,
+                    rows_in=int(data.get("rows", 0)),
+                    bytes_in=int(data.get("input_bytes") or 0),
+                )
+        elif event.kind is EventKind.STEP_FINISHED and event.step is not None:
+            self._last_progress.pop((event.run_id, event.step), None)
+            self._store.finish_step(
+                event.run_id,
+                event.step,
+                StepStatus(data["status"]),
+                rows_in=int(data.get("rows_in", 0)),
+                rows_out=int(data.get("rows_out", 0)),
+                rows_rejected=int(data.get("rows_rejected", 0)),
+                bytes_in=int(data.get("bytes_in", 0)),
+                load_id=data.get("load_id"),
+                error_class=_error_class(data.get("error_class")),
+                error_message=data.get("error_message"),
+                details={
+                    "rows_inserted": data.get("rows_inserted", 0),
+                    "rows_updated": data.get("rows_updated", 0),
+                    "duration_s": data.get("duration_s"),
+                },
+            )
+
+
+def _error_class(value: object) -> ErrorClass | None:
+    return ErrorClass(str(value)) if value else None

@@ -1,0 +1,1 @@
+"""The contract between incoming batches and their table: promotion, compatibility."""

@@ -1,0 +1,1 @@
+"""Extract: the Source interface, the registry by type, one module per kind."""

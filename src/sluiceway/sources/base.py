@@ -1,0 +1,116 @@
+"""The ``Source`` interface: a config in, a stream of Arrow record batches out.
+
+A source is built from its config (a :class:`~sluiceway.spec.SourceSpec` subclass with a ``type``
+literal) and read with a :class:`ReadContext`. ``read`` returns a ``pyarrow.RecordBatchReader``:
+the schema is known before the first batch and every batch has it, batches hold at most
+``ctx.batch_size`` rows, so memory stays flat whatever the input size.
+
+Rows a source can read but not parse (a CSV line with too many fields) are not in the stream:
+with ``on_bad_rows: dlq`` they are handed to :meth:`ReadContext.reject` and end in the
+dead-letter queue in the same transaction as the good rows; with ``fail`` the source raises.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+import pyarrow as pa
+
+from sluiceway.core.errors import CancelledError
+from sluiceway.core.rejects import Reject
+from sluiceway.spec.models import SourceSettings, SourceSpec
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCapabilities:
+    """What a source kind can do, as data the engine branches on."""
+
+    incremental_cursor: bool = False  # can resume from a committed cursor value
+    primary_key: bool = False  # knows its key (a database table) without configuration
+    schema_hint: bool = False  # knows its schema before reading any row
+    streaming: bool = False  # unbounded: reads until stopped
+
+
+class ProgressSink:
+    """Where a source says how much of its input it has consumed (for progress bars)."""
+
+    def expect(self, total_bytes: int, files: int) -> None:
+        """The input's total size on disk and the number of files, once known."""
+
+    def consumed(self, bytes_done: int) -> None:
+        """An estimate of the input bytes consumed so far (monotonic)."""
+
+    def file(self, name: str) -> None:
+        """The source moved on to ``name``."""
+
+
+class CancelToken:
+    """Checked by sources and the engine at batch boundaries; set from another thread."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = "cancelled"
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise CancelledError(f"run {self.reason}")
+
+
+@dataclass
+class ReadContext:
+    """What a source needs to read: its settings, where paths resolve, where rejects go."""
+
+    pipeline: str
+    run_id: str
+    load_id: str
+    settings: SourceSettings
+    resolve_path: Callable[[str], Path]
+    display_path: Callable[[Path], str]
+    progress: ProgressSink = field(default_factory=ProgressSink)
+    cancel: CancelToken = field(default_factory=CancelToken)
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def batch_size(self) -> int:
+        return self.settings.batch_size
+
+    @property
+    def lineage(self) -> bool:
+        return self.settings.lineage
+
+    def reject(self, reject: Reject) -> None:
+        self.rejects.append(reject)
+
+
+C = TypeVar("C", bound=SourceSpec)
+
+
+class Source(ABC, Generic[C]):
+    """One kind of source. Subclasses set ``spec`` (their config model) and ``capabilities``."""
+
+    spec: ClassVar[type[SourceSpec]]
+    capabilities: ClassVar[SourceCapabilities] = SourceCapabilities()
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+
+    @abstractmethod
+    def read(self, ctx: ReadContext) -> pa.RecordBatchReader:
+        """Open the input and return a reader of bounded-size batches with one schema."""
+
+    def describe(self) -> dict[str, Any]:
+        """A short, secret-free description for logs and the run summary."""
+        return {"type": self.config.type}

@@ -1,0 +1,1 @@
+"""File sources: CSV, JSON/NDJSON, Parquet and Excel, read through DuckDB where it fits."""

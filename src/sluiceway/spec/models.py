@@ -1,0 +1,200 @@
+"""The pipeline definition as typed models.
+
+A pipeline file describes one pipeline::
+
+    pipeline: shop
+    warehouse: {type: duckdb, path: .sluiceway/warehouse.duckdb}
+    defaults: {write: append, batch_size: 65536}
+    sources:
+      orders:
+        type: csv
+        path: data/orders_*.csv.gz
+        write: merge
+        primary_key: [order_id]
+
+The models here are generic over the source and warehouse configuration types: each source and
+warehouse kind defines its own config model (a subclass of :class:`SourceSpec` or
+:class:`WarehouseSpec` with a ``type`` literal) next to its implementation, and the registry
+assembles the discriminated union that validates a file. Unknown keys are errors everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sluiceway.core.names import TableRef
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+WriteDisposition = Literal["append", "replace", "merge"]
+BadRowPolicy = Literal["fail", "dlq"]
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class SourceDefaults(StrictModel):
+    """Settings every source inherits unless it sets its own."""
+
+    write: WriteDisposition = Field(
+        "append",
+        description="How rows reach the table: `append` adds them; `replace` swaps the whole "
+        "table in one transaction; `merge` upserts on `primary_key` (the last row wins).",
+    )
+    batch_size: int = Field(
+        65_536,
+        ge=1,
+        le=10_000_000,
+        description="Rows per Arrow batch. Memory is bounded by a few batches whatever the "
+        "input size.",
+    )
+    lineage: bool = Field(
+        True,
+        description="Add `_sluiceway_load_id` and `_sluiceway_source` (the file or object a "
+        "row came from) to every loaded row.",
+    )
+    on_bad_rows: BadRowPolicy = Field(
+        "fail",
+        description="A row that cannot be parsed: `fail` stops the load (nothing is written); "
+        "`dlq` sends it to the dead-letter queue with file, line and reason, and loads the rest.",
+    )
+
+
+class SourceSpec(StrictModel):
+    """Fields every source kind has. Each kind subclasses this with a ``type`` literal."""
+
+    type: str = Field(description="The source kind, e.g. `csv`, `parquet`, `postgres`.")
+    table: str | None = Field(
+        None,
+        description="Target table, optionally schema-qualified (`bronze.orders`). "
+        "Defaults to the source's name.",
+    )
+    write: WriteDisposition | None = Field(None, description="Overrides `defaults.write`.")
+    primary_key: list[str] = Field(
+        default_factory=list,
+        description="Key columns; required by `write: merge`.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Declared column types in SQL (DuckDB dialect), e.g. `{price: DECIMAL(10,2)}`. "
+        "Declared types win over inferred ones; a value that does not fit is a bad row.",
+    )
+    batch_size: int | None = Field(None, ge=1, le=10_000_000, description="Overrides defaults.")
+    lineage: bool | None = Field(None, description="Overrides `defaults.lineage`.")
+    on_bad_rows: BadRowPolicy | None = Field(None, description="Overrides `defaults.on_bad_rows`.")
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _one_key(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if value is not None and not _TABLE.match(value):
+            raise ValueError(
+                f"{value!r} is not a table name; use letters, digits and _, optionally "
+                "`schema.table`"
+            )
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _column_types(cls, value: dict[str, str]) -> dict[str, str]:
+        from sluiceway.core.sql_types import parse_sql_type
+
+        for column, sql_type in value.items():
+            parse_sql_type(sql_type, column=column)
+        return value
+
+
+class WarehouseSpec(StrictModel):
+    """Fields every warehouse kind has. Each kind subclasses this with a ``type`` literal."""
+
+    type: str = Field(description="The warehouse kind, e.g. `duckdb`, `postgres`.")
+
+
+S = TypeVar("S", bound=SourceSpec)
+W = TypeVar("W", bound=WarehouseSpec)
+
+
+class PipelineSpec(StrictModel, Generic[S, W]):
+    """One pipeline: where data comes from, where it goes, how."""
+
+    pipeline: Annotated[str, Field(description="The pipeline's name (letters, digits, _ and -).")]
+    description: str | None = Field(None, description="What this pipeline is for.")
+    state_dir: str | None = Field(
+        None,
+        description="Where run history and the default warehouse live; defaults to "
+        "`.sluiceway` in the project root.",
+    )
+    warehouse: W = Field(description="Where the data is loaded.")
+    defaults: SourceDefaults = Field(
+        default_factory=SourceDefaults,
+        description="Settings every source inherits.",
+    )
+    sources: dict[str, S] = Field(
+        min_length=1, description="Sources by name; each loads one table."
+    )
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid name; use letters, digits, _ and -")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, value: dict[str, S]) -> dict[str, S]:
+        for name in value:
+            if not _IDENTIFIER.match(name):
+                raise ValueError(
+                    f"source name {name!r} is not valid; use letters, digits and _ "
+                    "(it names the table unless `table` is set)"
+                )
+        return value
+
+    def settings(self, name: str) -> SourceSettings:
+        """The effective settings of source ``name``: its own values, else the defaults."""
+        source = self.sources[name]
+        defaults = self.defaults
+        return SourceSettings(
+            name=name,
+            table=TableRef.parse(source.table or name),
+            write=source.write or defaults.write,
+            primary_key=tuple(source.primary_key),
+            batch_size=source.batch_size or defaults.batch_size,
+            lineage=defaults.lineage if source.lineage is None else source.lineage,
+            on_bad_rows=source.on_bad_rows or defaults.on_bad_rows,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """What the engine needs to load one source, with pipeline defaults applied."""
+
+    name: str
+    table: TableRef
+    write: WriteDisposition
+    primary_key: tuple[str, ...]
+    batch_size: int
+    lineage: bool
+    on_bad_rows: BadRowPolicy
+
+
+def type_names(spec: type[StrictModel]) -> tuple[str, ...]:
+    """The ``type`` literal values a config model accepts (``csv``; ``json``, ``ndjson``)."""
+    annotation = spec.model_fields["type"].annotation
+    if get_origin(annotation) is not Literal:
+        raise TypeError(f"{spec.__name__}.type must be a Literal of type names")
+    return tuple(str(v) for v in get_args(annotation))

@@ -1,0 +1,1 @@
+"""Load: the Warehouse interface, staging, merge strategies, bookkeeping tables."""

@@ -1,0 +1,164 @@
+"""The ``Warehouse`` interface: stage Arrow batches, then commit everything in one transaction.
+
+A load goes through three calls::
+
+    with warehouse.begin(request) as load:   # opens a transaction
+        load.stage(reader)                   # rows land in a staging area, target untouched
+        result = load.commit(rejects)        # target + DLQ rows + bookkeeping, atomically
+
+Anything that raises before ``commit`` returns — including the process being killed — leaves the
+target exactly as it was: the transaction never committed. ``commit`` writes the rows, the
+dead-letter rows and the ``_sluiceway.loads`` record in the same transaction, so a load is either
+all there or not there at all.
+
+Warehouses declare what they can do as :class:`WarehouseCapabilities`; the engine branches on
+those, never on the warehouse's kind.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
+
+import pyarrow as pa
+
+from sluiceway.core.names import TableRef
+from sluiceway.core.rejects import Reject
+from sluiceway.spec.models import WarehouseSpec
+
+WriteDisposition = Literal["append", "replace", "merge"]
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseCapabilities:
+    """What a warehouse kind can do."""
+
+    dialect: str  # sqlglot dialect name: SQL built once is transpiled to it
+    transactional_ddl: bool  # CREATE/DROP roll back with the transaction
+    single_writer: bool  # one process may write at a time (an embedded file)
+    default_schema: str  # where an unqualified table lives
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRequest:
+    """One source's rows going into one table."""
+
+    load_id: str
+    run_id: str
+    pipeline: str
+    source: str
+    table: TableRef
+    write: WriteDisposition
+    primary_key: tuple[str, ...] = ()
+    lineage: bool = True  # add the ``_sluiceway_load_id`` column
+    on_bad_rows: Literal["fail", "dlq"] = "fail"  # rows the load cannot take: error or DLQ
+    # Keep staged rows apart from the target until commit, so they can be inspected (row rules).
+    # Without it, an append or replace writes straight into the target inside the transaction.
+    separate_staging: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What a committed load did."""
+
+    load_id: str
+    table: TableRef
+    rows_staged: int
+    rows_inserted: int
+    rows_updated: int
+    rows_rejected: int
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.rows_inserted + self.rows_updated
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseContext:
+    """Where a warehouse resolves relative paths and keeps its default file."""
+
+    state_dir: Path
+    resolve_path: Any  # Callable[[str], Path]; Any keeps the dataclass simple to build in tests
+
+
+class Load(ABC):
+    """A load in progress: one open transaction."""
+
+    @abstractmethod
+    def stage(self, reader: pa.RecordBatchReader) -> int:
+        """Write all batches to the staging area; returns the number of rows staged."""
+
+    @abstractmethod
+    def commit(self, rejects: Sequence[Reject]) -> LoadResult:
+        """Merge staged rows into the target, store ``rejects`` in the DLQ, record the load."""
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """Abandon the load; the target is unchanged."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.rollback()
+
+
+C = TypeVar("C", bound=WarehouseSpec)
+
+
+class Warehouse(ABC, Generic[C]):
+    """One kind of warehouse. Subclasses set ``spec`` and ``capabilities``."""
+
+    spec: ClassVar[type[WarehouseSpec]]
+    capabilities: ClassVar[WarehouseCapabilities]
+
+    def __init__(self, config: C, context: WarehouseContext) -> None:
+        self.config = config
+        self.context = context
+
+    @abstractmethod
+    def open(self, *, read_only: bool = False) -> None:
+        """Connect (and, when writable, create or upgrade the ``_sluiceway`` bookkeeping)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def begin(self, request: LoadRequest) -> Load:
+        """Start a load: a transaction of its own."""
+
+    @abstractmethod
+    def table_schema(self, table: TableRef) -> pa.Schema | None:
+        """The table's columns as Arrow types, or ``None`` if it does not exist."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run SQL in the warehouse's dialect; results as Arrow."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where this warehouse is, for people (never includes secrets)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,281 @@
+"""One load into DuckDB: a transaction that stages, merges, rejects and records.
+
+The staging table lives in ``_sluiceway_staging`` inside the load's own transaction: it is never
+visible to others, and a rollback (or a killed process) removes it with everything else.
+DuckDB writes large uncommitted inserts to the database file as it goes, so staging a file
+larger than memory does not grow memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from sluiceway.core.clock import utcnow
+from sluiceway.core.errors import DataError, Location, SluicewayError, WarehouseError
+from sluiceway.core.names import LOAD_ID_COLUMN, TableRef
+from sluiceway.core.rejects import Reject
+from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.warehouses import sql_builders as sb
+from sluiceway.warehouses.base import Load, LoadRequest, LoadResult
+from sluiceway.warehouses.bookkeeping import DLQ_TABLE, LOADS_TABLE, STAGING_SCHEMA, dlq_rows
+from sluiceway.warehouses.duckdb.errors import translate_load
+
+DIALECT = "duckdb"
+DEFAULT_SCHEMA = "main"
+
+
+class DuckDBLoad(Load):
+    def __init__(self, con: duckdb.DuckDBPyConnection, request: LoadRequest) -> None:
+        self._con = con
+        self._request = request
+        self._started = utcnow()
+        target = request.table
+        stem = f"{target.schema or DEFAULT_SCHEMA}__{target.name}__{request.load_id}".lower()
+        self._staging = TableRef(stem, STAGING_SCHEMA)
+        self._target = sb.table(target, DEFAULT_SCHEMA)
+        self._staged = 0
+        self._open = True
+        # Appends and replaces need no separate staging table: inside the transaction the
+        # target itself is the staging area, and a rollback undoes it. Saves a full copy.
+        self._direct = request.write in ("append", "replace") and not request.separate_staging
+        self._run("BEGIN TRANSACTION")
+
+    # -- the three steps -------------------------------------------------------------------
+
+    def stage(self, reader: pa.RecordBatchReader) -> int:
+        view = f"__sluiceway_batches_{self._request.load_id.lower()}"
+        self._con.register(view, reader)
+        try:
+            items = "*"
+            params: dict[str, Any] = {}
+            if self._request.lineage:
+                items = f"*, $load_id AS {quote_identifier(LOAD_ID_COLUMN)}"
+                params["load_id"] = self._request.load_id
+            source = f"SELECT {items} FROM {quote_identifier(view)}"
+            if self._direct:
+                names = list(reader.schema.names)
+                if self._request.lineage:
+                    names.append(LOAD_ID_COLUMN)
+                self._staged = self._write_target(source, params, names)
+            else:
+                staging = sb.table(self._staging, DEFAULT_SCHEMA).sql(DIALECT)
+                self._staged = self._count(f"CREATE TABLE {staging} AS {source}", params)
+        finally:
+            self._con.unregister(view)
+        return self._staged
+
+    def _write_target(self, source: str, params: dict[str, Any], names: list[str]) -> int:
+        """Append or replace straight into the target (still inside the transaction)."""
+        target = self._target.sql(DIALECT)
+        if self._request.write == "replace" or not self._exists(self._request.table):
+            self._execute(sb.drop_table(self._target))
+            return self._count(f"CREATE TABLE {target} AS {source}", params)
+        columns = ", ".join(quote_identifier(c) for c in names)
+        return self._count(f"INSERT INTO {target} ({columns}) SELECT * FROM ({source})", params)
+
+    def commit(self, rejects: Sequence[Reject]) -> LoadResult:
+        if self._direct:
+            return self._finish(rejects, inserted=self._staged, updated=0, rejected=len(rejects))
+        request = self._request
+        staging = sb.table(self._staging, DEFAULT_SCHEMA)
+        columns = self._columns(self._staging)
+        exists = self._exists(request.table)
+        rejected = len(rejects)
+        if request.write == "merge":
+            rejected += self._reject_null_keys(staging, rejects_before=len(rejects))
+        if request.write == "replace" or not exists:
+            self._execute(sb.drop_table(self._target))
+            self._execute(sb.create_table_as(self._target, sb.select_all(staging), empty=True))
+        updated = 0
+        if request.write == "merge":
+            latest = TableRef(f"{self._staging.name}__latest", STAGING_SCHEMA)
+            latest_table = sb.table(latest, DEFAULT_SCHEMA)
+            self._execute(
+                sb.create_table_as(
+                    latest_table,
+                    sb.last_row_per_key(staging, request.primary_key, exp.column("rowid")),
+                )
+            )
+            updated = self._count_expr(
+                sb.delete_matching(self._target, latest_table, request.primary_key)
+            )
+            written = self._count_expr(sb.insert_columns(self._target, latest_table, columns))
+            self._execute(sb.drop_table(latest_table))
+        else:
+            written = self._count_expr(sb.insert_columns(self._target, staging, columns))
+        self._execute(sb.drop_table(staging))
+        return self._finish(rejects, inserted=written - updated, updated=updated, rejected=rejected)
+
+    def _finish(
+        self, rejects: Sequence[Reject], *, inserted: int, updated: int, rejected: int
+    ) -> LoadResult:
+        """DLQ rows and the load record, then COMMIT: all of it or none of it."""
+        finished = utcnow()
+        if rejects:
+            self._insert_rejects(rejects, first_seq=0, at=finished)
+        result = LoadResult(
+            load_id=self._request.load_id,
+            table=self._request.table,
+            rows_staged=self._staged,
+            rows_inserted=inserted,
+            rows_updated=updated,
+            rows_rejected=rejected,
+            started_at=self._started,
+            finished_at=finished,
+        )
+        self._record(result)
+        self._run("COMMIT")
+        self._open = False
+        return result
+
+    def rollback(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        # The connection may already be gone; nothing was committed either way.
+        with contextlib.suppress(duckdb.Error):
+            self._con.execute("ROLLBACK")
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def _reject_null_keys(self, staging: exp.Table, rejects_before: int) -> int:
+        """Rows whose key is NULL cannot be merged: they go to the DLQ with the row as JSON."""
+        keys = self._request.primary_key
+        condition = sb.any_null(keys).sql(DIALECT)
+        source = staging.sql(DIALECT)
+        key_list = ", ".join(keys)
+        request = self._request
+        if request.on_bad_rows == "fail":
+            nulls = self._count(f"SELECT count(*) FROM {source} WHERE {condition}", {})
+            if nulls:
+                raise DataError(
+                    f"{nulls} row(s) have a NULL primary key ({key_list}); a merge needs every "
+                    "key column",
+                    location=Location(table=str(request.table)),
+                    hint="Fix the input, or set `on_bad_rows: dlq` to load the other rows and "
+                    "keep these in the dead-letter queue.",
+                )
+            return 0
+        sql = (
+            f"INSERT INTO {sb.table(DLQ_TABLE, DEFAULT_SCHEMA).sql(DIALECT)} "
+            "SELECT $load_id, $first_seq + row_number() OVER () - 1, $run_id, $pipeline, "
+            "$source, $table_name, 'null_primary_key', 'data', $message, "
+            f"{self._source_column('s')}, NULL, $key_column, to_json(s)::VARCHAR, 'open', "
+            f"$now FROM {source} AS s WHERE {condition}"
+        )
+        count = self._count(
+            sql,
+            {
+                "load_id": request.load_id,
+                "first_seq": rejects_before,
+                "run_id": request.run_id,
+                "pipeline": request.pipeline,
+                "source": request.source,
+                "table_name": str(request.table),
+                "message": f"primary key ({key_list}) is NULL; a merge needs every key column",
+                "key_column": key_list,
+                "now": utcnow(),
+            },
+        )
+        if count:
+            self._execute(exp.delete(staging.copy(), where=sb.any_null(keys)))
+        return count
+
+    def _source_column(self, alias: str) -> str:
+        from sluiceway.core.names import SOURCE_COLUMN
+
+        if SOURCE_COLUMN in self._columns(self._staging):
+            return f"{alias}.{quote_identifier(SOURCE_COLUMN)}"
+        return "NULL"
+
+    def _insert_rejects(self, rejects: Sequence[Reject], *, first_seq: int, at: Any) -> None:
+        request = self._request
+        rows = dlq_rows(
+            rejects,
+            load_id=request.load_id,
+            run_id=request.run_id,
+            pipeline=request.pipeline,
+            table=request.table,
+            first_seq=first_seq,
+            created_at=at,
+        )
+        self._insert_arrow(DLQ_TABLE, rows)
+
+    def _record(self, result: LoadResult) -> None:
+        request = self._request
+        row = pa.table(
+            {
+                "load_id": [request.load_id],
+                "run_id": [request.run_id],
+                "pipeline": [request.pipeline],
+                "source": [request.source],
+                "table_name": [str(request.table)],
+                "write_disposition": [request.write],
+                "rows_staged": [result.rows_staged],
+                "rows_inserted": [result.rows_inserted],
+                "rows_updated": [result.rows_updated],
+                "rows_rejected": [result.rows_rejected],
+                "status": ["committed"],
+                "started_at": [result.started_at],
+                "finished_at": [result.finished_at],
+            }
+        )
+        self._insert_arrow(LOADS_TABLE, row)
+
+    def _insert_arrow(self, target: TableRef, rows: pa.Table) -> None:
+        view = f"__sluiceway_rows_{self._request.load_id.lower()}"
+        self._con.register(view, rows)
+        try:
+            columns = ", ".join(quote_identifier(c) for c in rows.column_names)
+            self._run(
+                f"INSERT INTO {sb.table(target, DEFAULT_SCHEMA).sql(DIALECT)} ({columns}) "
+                f"SELECT {columns} FROM {quote_identifier(view)}"
+            )
+        finally:
+            self._con.unregister(view)
+
+    def _columns(self, ref: TableRef) -> list[str]:
+        rows = self._con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = $schema AND table_name = $name ORDER BY ordinal_position",
+            {"schema": ref.schema or DEFAULT_SCHEMA, "name": ref.name},
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def _exists(self, ref: TableRef) -> bool:
+        rows = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE lower(table_schema) = lower($schema) AND lower(table_name) = lower($name)",
+            {"schema": ref.schema or DEFAULT_SCHEMA, "name": ref.name},
+        ).fetchall()
+        return bool(rows[0][0])
+
+    def _execute(self, statement: exp.Expr) -> None:
+        self._run(statement.sql(DIALECT))
+
+    def _count_expr(self, statement: exp.Expr) -> int:
+        return self._count(statement.sql(DIALECT), {})
+
+    def _count(self, sql: str, params: dict[str, Any]) -> int:
+        try:
+            rows = self._con.execute(sql, params).fetchall()
+        except duckdb.Error as exc:
+            raise self._translate(exc) from exc
+        return int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0
+
+    def _run(self, sql: str) -> None:
+        try:
+            self._con.execute(sql)
+        except duckdb.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: duckdb.Error) -> SluicewayError:
+        if isinstance(exc, duckdb.InterruptException):
+            return WarehouseError(f"loading {self._request.table} was interrupted")
+        return translate_load(exc, str(self._request.table))

@@ -1,0 +1,178 @@
+"""DuckDB, the embedded default warehouse: one file, one writing process, no server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+from pydantic import Field
+
+from sluiceway.core.clock import utcnow
+from sluiceway.core.errors import WarehouseError
+from sluiceway.core.names import TableRef
+from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.spec.models import WarehouseSpec
+from sluiceway.warehouses import sql_builders as sb
+from sluiceway.warehouses.base import (
+    Load,
+    LoadRequest,
+    Warehouse,
+    WarehouseCapabilities,
+    WarehouseContext,
+)
+from sluiceway.warehouses.bookkeeping import BOOTSTRAP, MIGRATIONS, SCHEMA
+from sluiceway.warehouses.duckdb.errors import translate_open
+from sluiceway.warehouses.duckdb.load import DEFAULT_SCHEMA, DIALECT, DuckDBLoad
+
+DEFAULT_FILE = "warehouse.duckdb"
+
+
+class DuckDBSpec(WarehouseSpec):
+    """An embedded DuckDB database file."""
+
+    type: Literal["duckdb"]
+    path: str | None = Field(
+        None,
+        description="The database file; `warehouse.duckdb` in the state folder when unset. "
+        "`:memory:` keeps everything in memory (tests).",
+    )
+    memory_limit: str | None = Field(
+        None, description="DuckDB's memory limit, e.g. `4GB`; DuckDB's default when unset."
+    )
+    threads: int | None = Field(None, ge=1, description="Worker threads; all cores when unset.")
+
+
+class DuckDBWarehouse(Warehouse[DuckDBSpec]):
+    spec = DuckDBSpec
+    capabilities = WarehouseCapabilities(
+        dialect=DIALECT,
+        transactional_ddl=True,
+        single_writer=True,
+        default_schema=DEFAULT_SCHEMA,
+    )
+
+    def __init__(self, config: DuckDBSpec, context: WarehouseContext) -> None:
+        super().__init__(config, context)
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def path(self) -> str:
+        if self.config.path == ":memory:":
+            return ":memory:"
+        if self.config.path is None:
+            return str(self.context.state_dir / DEFAULT_FILE)
+        return str(Path(self.context.resolve_path(self.config.path)))
+
+    def describe(self) -> str:
+        return f"duckdb:{self.path}"
+
+    def open(self, *, read_only: bool = False) -> None:
+        path = self.path
+        if path != ":memory:":
+            file = Path(path)
+            if read_only and not file.exists():
+                raise WarehouseError(
+                    f"there is no warehouse at {path} yet",
+                    hint="Run a pipeline first (`sluiceway run`), or `sluiceway demo`.",
+                )
+            if not read_only:
+                try:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise WarehouseError(
+                        f"cannot create the folder of the warehouse {path}: {exc.strerror}",
+                        hint="Point `warehouse.path` at a writable location.",
+                    ) from exc
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if self.config.memory_limit:
+            config["memory_limit"] = self.config.memory_limit
+        if self.config.threads:
+            config["threads"] = self.config.threads
+        try:
+            self._con = duckdb.connect(path, read_only=read_only, config=config)
+            # Timestamps with a zone come back in UTC, whatever the machine's zone.
+            self._con.execute("SET TimeZone = 'UTC'")
+        except duckdb.Error as exc:
+            raise translate_open(exc, path) from exc
+        if not read_only:
+            self._migrate()
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise WarehouseError("the warehouse is not open")
+        return self._con
+
+    def begin(self, request: LoadRequest) -> Load:
+        schema = request.table.schema
+        if schema is not None:
+            # Outside the load's transaction: two parallel loads creating one schema would
+            # otherwise conflict at commit.
+            self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+        return DuckDBLoad(self.connection.cursor(), request)
+
+    def table_schema(self, table: TableRef) -> pa.Schema | None:
+        rows = self.connection.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE lower(table_schema) = lower($schema) AND lower(table_name) = lower($name)",
+            {"schema": table.schema or DEFAULT_SCHEMA, "name": table.name},
+        ).fetchall()
+        if not rows[0][0]:
+            return None
+        target = sb.table(table, DEFAULT_SCHEMA).sql(DIALECT)
+        result = self.connection.sql(f"SELECT * FROM {target} LIMIT 0").to_arrow_table()
+        schema: pa.Schema = result.schema
+        return schema
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        try:
+            relation = self.connection.sql(sql, params=list(params) if params else None)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
+        try:
+            table: pa.Table = relation.to_arrow_table()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
+        return table
+
+    def _migrate(self) -> None:
+        con = self.connection
+        for statement in BOOTSTRAP:
+            con.execute(statement)
+        applied = {
+            row[0] for row in con.execute(f"SELECT version FROM {SCHEMA}.migrations").fetchall()
+        }
+        known = {m.version for m in MIGRATIONS}
+        newer = sorted(applied - known)
+        if newer:
+            raise WarehouseError(
+                f"the warehouse {self.path} has bookkeeping version {newer[-1]}, newer than "
+                f"this Sluiceway knows ({max(known)})",
+                hint="Upgrade Sluiceway to load into this warehouse.",
+            )
+        for migration in MIGRATIONS:
+            if migration.version in applied:
+                continue
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for statement in migration.compiled(DIALECT):
+                    con.execute(statement)
+                con.execute(
+                    f"INSERT INTO {SCHEMA}.migrations VALUES ($version, $name, $at)",
+                    {"version": migration.version, "name": migration.name, "at": utcnow()},
+                )
+                con.execute("COMMIT")
+            except duckdb.Error:
+                con.execute("ROLLBACK")
+                raise
