@@ -222,7 +222,9 @@ def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("SLUICEWAY_DEBUG") == "1"
     command = typer.main.get_command(app)
     try:
-        command.main(prog_name="sluiceway", standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = command.main(prog_name="sluiceway", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

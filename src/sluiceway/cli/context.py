@@ -1,13 +1,17 @@
-"""What every command needs: the options given to ``sluiceway`` itself, and the project."""
+"""What every command needs: the options given to ``sluiceway`` itself, and the project.
+
+Heavy modules (pyarrow, DuckDB, the registry) load on first use, so ``--help`` stays instant.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sluiceway.engine.registry import Registry
-from sluiceway.spec.loader import STATE_DIR_NAME, LoadedPipeline
-from sluiceway.spec.project import PROJECT_FILE, project_root, resolve_pipeline
+if TYPE_CHECKING:
+    from sluiceway.engine.registry import Registry
+    from sluiceway.spec.loader import LoadedPipeline
 
 
 @dataclass
@@ -15,22 +19,38 @@ class CliState:
     debug: bool = False
     log_format: str | None = None
     cwd: Path = field(default_factory=Path.cwd)
-    registry: Registry = field(default_factory=Registry)
+    _registry: Registry | None = field(default=None, repr=False)
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            from sluiceway.engine.registry import Registry
+
+            self._registry = Registry()
+        return self._registry
 
     def load(self, target: str | None) -> LoadedPipeline:
         """The pipeline a PIPELINE argument names (a file or a name; none: the project file)."""
+        from sluiceway.spec.project import resolve_pipeline
+
         return self.registry.load(resolve_pipeline(target, self.cwd))
 
     @property
     def root(self) -> Path:
+        from sluiceway.spec.project import project_root
+
         return project_root(self.cwd)
 
     def default_pipeline(self) -> LoadedPipeline | None:
         """The project's main pipeline, if the project has a ``sluiceway.yaml``."""
+        from sluiceway.spec.project import PROJECT_FILE
+
         main = self.root / PROJECT_FILE
         return self.registry.load(main) if main.is_file() else None
 
     def state_dir(self) -> Path:
         """Where run history lives: the project file's ``state_dir``, else ``.sluiceway``."""
+        from sluiceway.spec.loader import STATE_DIR_NAME
+
         pipeline = self.default_pipeline()
         return pipeline.state_dir if pipeline is not None else self.root / STATE_DIR_NAME

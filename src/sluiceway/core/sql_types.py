@@ -11,7 +11,7 @@ import typing
 
 import pyarrow as pa
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import SqlglotError
 
 from sluiceway.core.errors import ConfigError
 
@@ -56,7 +56,7 @@ def parse_sql_type(text: str, *, column: str | None = None) -> exp.DataType:
     where = f" for column {column!r}" if column else ""
     try:
         parsed = exp.DataType.build(text, dialect="duckdb")
-    except (ParseError, ValueError) as exc:
+    except (SqlglotError, ValueError) as exc:
         raise ConfigError(
             f"{text!r}{where} is not a SQL type",
             hint="Use a DuckDB type: BOOLEAN, INTEGER, BIGINT, DOUBLE, DECIMAL(p,s), VARCHAR, "

@@ -9,6 +9,7 @@ echoed back.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import types
 import typing
@@ -31,24 +32,49 @@ def issues_from_errors(
     file: str,
     from_env: set[Path],
 ) -> list[ConfigIssue]:
-    issues = []
+    issues: list[ConfigIssue] = []
     for error in errors:
+        kind = error["type"]
         path, rest = _data_path(error["loc"], data)
-        message = _message(
-            error, model, data, path, rest, secret=_is_secret(model, path, data) or path in from_env
+        block = path
+        if kind == "union_tag_invalid" and isinstance(_data_at(data, path), dict):
+            path = (*path, "type")  # point at the unknown type, not at the block's first key
+        on_key = rest[:1] == ("[key]",)  # the mapping key itself is wrong (a source's name)
+        if on_key:
+            rest = ()
+        secret = _is_secret(model, path, data) or path in from_env
+        message = _message(error, model, data, block, rest, secret=secret)
+        at_key = on_key or kind in ("extra_forbidden", "missing", "union_tag_not_found")
+        position = doc.position(path, key=at_key)
+        issue = ConfigIssue(
+            file=file,
+            line=position.line if position else None,
+            column=position.column if position else None,
+            path=render_path(path + rest if kind == "missing" else path),
+            message=message,
         )
-        key_error = error["type"] == "extra_forbidden"
-        position = doc.position(path, key=key_error or error["type"] == "missing")
-        issues.append(
-            ConfigIssue(
-                file=file,
-                line=position.line if position else None,
-                column=position.column if position else None,
-                path=render_path(path + rest if error["type"] == "missing" else path),
-                message=message,
+        previous = issues[-1] if issues else None
+        if rest and kind != "missing" and previous is not None and _same_place(previous, issue):
+            # each member of a plain union (``str | list[str]``) reports on the same value
+            issues[-1] = dataclasses.replace(
+                previous, message=_either(previous.message, issue.message)
             )
-        )
+            continue
+        issues.append(issue)
     return sorted(issues, key=lambda i: (i.line or 0, i.column or 0, i.path))
+
+
+def _same_place(a: ConfigIssue, b: ConfigIssue) -> bool:
+    return (a.path, a.line, a.column) == (b.path, b.line, b.column)
+
+
+def _either(first: str, second: str) -> str:
+    """Join two union members' complaints: ``... a valid string or a valid list``."""
+    prefix = "Input should be "
+    if first.startswith(prefix) and second.startswith(prefix):
+        second = second.removeprefix(prefix)
+    options = first.removeprefix(prefix).split(" or ") if first.startswith(prefix) else [first]
+    return first if second in options else f"{first} or {second}"
 
 
 def render_path(path: Path) -> str:
@@ -114,18 +140,41 @@ def _message(
     if kind == "missing":
         return f"missing required key {str(rest[-1]) if rest else ''!r}".replace(" ''", "")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        tags = _tags(ctx.get("expected_tags", ""))
+        # pydantic names the expected tags only for an invalid one, so read them off the model
+        tags = ", ".join(_union_tags(model, path, data))
         if kind == "union_tag_not_found":
-            return f"missing `type`; allowed types: {', '.join(tags)}"
-        return f"unknown type {ctx.get('tag')!r}; allowed types: {', '.join(tags)}"
+            return f"missing `type`; allowed types: {tags}"
+        shown = "(value not shown)" if secret else repr(ctx.get("tag"))
+        return f"unknown type {shown}; allowed types: {tags}"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if kind in ("literal_error", "enum") and not secret:
+    if secret:
+        return _redact(message, error.get("input"))
+    if kind in ("literal_error", "enum"):
         message += f", got {error.get('input')!r}"
     return message
 
 
-def _tags(expected: object) -> list[str]:
-    return sorted(t.strip().strip("'") for t in str(expected).split(",") if t.strip())
+def _redact(message: str, value: object) -> str:
+    """Hide a secret value that a validator's message echoes (they often write ``got {v!r}``)."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(text, str) or not text:
+        return message
+    message = message.replace(repr(text), "(value not shown)")
+    if text in message:
+        return "invalid value (not shown: it is secret or comes from the environment)"
+    return message
+
+
+def _union_tags(model: type[BaseModel], path: Path, data: Any) -> list[str]:
+    """The ``type`` names the discriminated union at ``path`` accepts."""
+    annotation = _annotation_at(model, path, data)
+    tags: set[str] = set()
+    for option in _flatten(annotation, None) if annotation is not None else []:
+        if isinstance(option, type) and issubclass(option, BaseModel):
+            field = option.model_fields.get("type")
+            if field is not None and get_origin(field.annotation) is Literal:
+                tags.update(str(tag) for tag in get_args(field.annotation))
+    return sorted(tags)
 
 
 def _is_secret(model: type[BaseModel], path: Path, data: Any) -> bool:

@@ -20,6 +20,7 @@ from sluiceway.spec.diagnostics import issues_from_errors, render_path
 from sluiceway.spec.interpolate import interpolate
 from sluiceway.spec.models import PipelineSpec
 from sluiceway.spec.project import project_root
+from sluiceway.spec.yaml_positions import Path as YamlPath
 from sluiceway.spec.yaml_positions import PositionedDocument, YamlSyntaxError, load_positioned
 
 STATE_DIR_NAME = ".sluiceway"
@@ -92,8 +93,11 @@ def load_pipeline(
     try:
         spec = model.model_validate(data)
     except ValidationError as exc:
+        # a value whose variable is unset is already reported; its stand-in "" is not news
+        unset = {render_path(problem.path) for problem in problems}
         issues.extend(
-            issues_from_errors(
+            issue
+            for issue in issues_from_errors(
                 exc.errors(include_url=False),
                 model=model,
                 doc=doc,
@@ -101,9 +105,10 @@ def load_pipeline(
                 file=shown,
                 from_env=from_env,
             )
+            if issue.path not in unset
         )
     if spec is not None:
-        issues.extend(_cross_checks(spec, doc, shown))
+        issues.extend(_cross_checks(spec, doc, shown, from_env))
     if issues:
         count = len(issues)
         raise ConfigError(
@@ -168,7 +173,7 @@ def _parse(text: str, shown: str) -> PositionedDocument:
 
 
 def _cross_checks(
-    spec: PipelineSpec[Any, Any], doc: PositionedDocument, shown: str
+    spec: PipelineSpec[Any, Any], doc: PositionedDocument, shown: str, from_env: set[YamlPath]
 ) -> list[ConfigIssue]:
     """Checks that span fields: merge needs a key; two sources may not load one table."""
     issues: list[ConfigIssue] = []
@@ -192,9 +197,12 @@ def _cross_checks(
             issue(("sources", name), "`write: merge` needs a `primary_key` (a column or a list)")
         table = str(settings.table).lower()
         if table in tables:
+            other = tables[table]
+            secret = {("sources", n, "table") for n in (other, name)} & from_env
+            shown_table = "the same table" if secret else f"table {table!r}"
             issue(
                 ("sources", name),
-                f"sources {tables[table]!r} and {name!r} both load table {table!r}; "
+                f"sources {other!r} and {name!r} both load {shown_table}; "
                 "give one of them another `table`",
             )
         tables[table] = name

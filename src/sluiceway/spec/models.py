@@ -24,8 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -34,6 +35,37 @@ _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 WriteDisposition = Literal["append", "replace", "merge"]
 BadRowPolicy = Literal["fail", "dlq"]
+
+
+def _sql_type(value: str) -> str:
+    """A declared column type must be one the engine can load.
+
+    ``parse_sql_type`` raises ``ConfigError``, which pydantic would let escape (it only collects
+    ``ValueError``): the problem would lose its position and hide every other one.
+    """
+    from sluiceway.core.sql_types import arrow_type
+
+    try:
+        arrow_type(value)
+    except ConfigError as exc:
+        raise ValueError(f"{exc.message}. {exc.hint}" if exc.hint else exc.message) from None
+    return value
+
+
+SqlTypeText = Annotated[str, AfterValidator(_sql_type)]
+
+
+def _source_name(name: str) -> str:
+    # validated per key (not on the whole dict) so the problem points at the bad name's line
+    if not _IDENTIFIER.match(name):
+        raise ValueError(
+            f"source name {name!r} is not valid; use letters, digits and _ "
+            "(it names the table unless `table` is set)"
+        )
+    return name
+
+
+SourceName = Annotated[str, AfterValidator(_source_name)]
 
 
 class StrictModel(BaseModel):
@@ -83,7 +115,7 @@ class SourceSpec(StrictModel):
         default_factory=list,
         description="Key columns; required by `write: merge`.",
     )
-    columns: dict[str, str] = Field(
+    columns: dict[str, SqlTypeText] = Field(
         default_factory=dict,
         description="Declared column types in SQL (DuckDB dialect), e.g. `{price: DECIMAL(10,2)}`. "
         "Declared types win over inferred ones; a value that does not fit is a bad row.",
@@ -105,15 +137,6 @@ class SourceSpec(StrictModel):
                 f"{value!r} is not a table name; use letters, digits and _, optionally "
                 "`schema.table`"
             )
-        return value
-
-    @field_validator("columns")
-    @classmethod
-    def _column_types(cls, value: dict[str, str]) -> dict[str, str]:
-        from sluiceway.core.sql_types import parse_sql_type
-
-        for column, sql_type in value.items():
-            parse_sql_type(sql_type, column=column)
         return value
 
 
@@ -142,7 +165,7 @@ class PipelineSpec(StrictModel, Generic[S, W]):
         default_factory=SourceDefaults,
         description="Settings every source inherits.",
     )
-    sources: dict[str, S] = Field(
+    sources: dict[SourceName, S] = Field(
         min_length=1, description="Sources by name; each loads one table."
     )
 
@@ -151,17 +174,6 @@ class PipelineSpec(StrictModel, Generic[S, W]):
     def _pipeline_name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError(f"{value!r} is not a valid name; use letters, digits, _ and -")
-        return value
-
-    @field_validator("sources")
-    @classmethod
-    def _source_names(cls, value: dict[str, S]) -> dict[str, S]:
-        for name in value:
-            if not _IDENTIFIER.match(name):
-                raise ValueError(
-                    f"source name {name!r} is not valid; use letters, digits and _ "
-                    "(it names the table unless `table` is set)"
-                )
         return value
 
     def settings(self, name: str) -> SourceSettings:

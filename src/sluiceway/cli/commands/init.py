@@ -11,7 +11,7 @@ PIPELINE = """\
 # A Sluiceway pipeline. `sluiceway validate` checks it, `sluiceway run` runs it.
 # Relative paths resolve against this file's folder. ${VAR} and ${VAR:-default} read the
 # environment.
-pipeline: {name}
+pipeline: __NAME__
 description: Load the CSV files in data/ into the embedded warehouse.
 
 # The embedded DuckDB warehouse; omit this block for the same default.
@@ -59,7 +59,7 @@ def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
     if not name[0].isalpha() and name[0] != "_":
         name = f"p_{name}"
     files = {
-        target: PIPELINE.format(name=name),
+        target: PIPELINE.replace("__NAME__", name),
         directory / "data" / "example.csv": EXAMPLE_CSV,
         directory / ".gitignore": GITIGNORE,
     }

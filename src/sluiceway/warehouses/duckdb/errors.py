@@ -25,7 +25,10 @@ def translate_open(exc: duckdb.Error, path: str) -> SluicewayError:
             hint="A DuckDB file admits one writer at a time. Wait for the other run to finish "
             "(`sluiceway runs` shows it), or stop it.",
         )
-    if "Permission denied" in text or "Read-only file system" in text:
+    if any(
+        reason in text
+        for reason in ("Permission denied", "Read-only file system", "Operation not permitted")
+    ):
         return WarehouseError(
             f"cannot write the warehouse file {path}: permission denied",
             hint="Point `warehouse.path` at a writable location, or fix the folder's permissions.",

@@ -67,7 +67,7 @@ class DuckDBLoad(Load):
                 staging = sb.table(self._staging, DEFAULT_SCHEMA).sql(DIALECT)
                 self._staged = self._count(f"CREATE TABLE {staging} AS {source}", params)
         finally:
-            self._con.unregister(view)
+            self._unregister(view)
         return self._staged
 
     def _write_target(self, source: str, params: dict[str, Any], names: list[str]) -> int:
@@ -238,6 +238,12 @@ class DuckDBLoad(Load):
                 f"SELECT {columns} FROM {quote_identifier(view)}"
             )
         finally:
+            self._unregister(view)
+
+    def _unregister(self, view: str) -> None:
+        # In an aborted transaction DuckDB refuses even this; the rollback that follows drops
+        # the registration with the connection's state.
+        with contextlib.suppress(duckdb.Error):
             self._con.unregister(view)
 
     def _columns(self, ref: TableRef) -> list[str]:

@@ -1,0 +1,322 @@
+"""The contract every warehouse passes. A warehouse's test module subclasses
+:class:`WarehouseContract` and provides the ``warehouse`` fixture (an open warehouse).
+
+What the contract pins down: append/replace/merge semantics, "last row wins" inside a merge,
+and above all atomicity — rows, rejects and the load record commit together, and a failure at
+any point before commit leaves the target exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sluiceway.core.errors import DataError, MalformedInputError, SluicewayError
+from sluiceway.core.ids import new_id
+from sluiceway.core.names import LOAD_ID_COLUMN, TableRef
+from sluiceway.core.rejects import Reject
+from sluiceway.warehouses.base import LoadRequest, LoadResult, Warehouse, WriteDisposition
+
+Rows = Sequence[dict[str, Any]]
+
+
+def reader_of(
+    rows: Rows, schema: pa.Schema | None = None, *, batch: int = 2
+) -> pa.RecordBatchReader:
+    table = pa.Table.from_pylist(list(rows), schema=schema)
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch))
+
+
+def failing_reader(rows: Rows, *, after: int) -> pa.RecordBatchReader:
+    """Yields ``after`` one-row batches, then raises as a broken source would."""
+    table = pa.Table.from_pylist(list(rows))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for index, batch in enumerate(table.to_batches(max_chunksize=1)):
+            if index == after:
+                raise MalformedInputError("the source broke mid-stream")
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(table.schema, batches())
+
+
+class WarehouseContract:
+    """Subclass and override the ``warehouse`` fixture."""
+
+    @pytest.fixture
+    def warehouse(self) -> Iterator[Warehouse[Any]]:
+        raise NotImplementedError
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def request(
+        self,
+        table: str = "items",
+        *,
+        write: WriteDisposition = "append",
+        key: tuple[str, ...] = (),
+        lineage: bool = False,
+        on_bad_rows: str = "fail",
+        separate_staging: bool = False,
+    ) -> LoadRequest:
+        return LoadRequest(
+            load_id=new_id(),
+            run_id="run-1",
+            pipeline="contract",
+            source="src",
+            table=TableRef.parse(table),
+            write=write,
+            primary_key=key,
+            lineage=lineage,
+            on_bad_rows=on_bad_rows,  # type: ignore[arg-type]
+            separate_staging=separate_staging,
+        )
+
+    def load(
+        self,
+        warehouse: Warehouse[Any],
+        rows: Rows,
+        *,
+        rejects: Sequence[Reject] = (),
+        schema: pa.Schema | None = None,
+        **request: Any,
+    ) -> LoadResult:
+        with warehouse.begin(self.request(**request)) as load:
+            load.stage(reader_of(rows, schema))
+            return load.commit(rejects)
+
+    def rows(
+        self, warehouse: Warehouse[Any], table: str, order: str = "id"
+    ) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = warehouse.query(
+            f"SELECT * FROM {table} ORDER BY {order}"
+        ).to_pylist()
+        for row in result:
+            row.pop(LOAD_ID_COLUMN, None)
+        return result
+
+    def count(self, warehouse: Warehouse[Any], table: str) -> int:
+        return int(warehouse.query(f"SELECT count(*) AS n FROM {table}").to_pylist()[0]["n"])
+
+    # -- write dispositions ----------------------------------------------------------------
+
+    def test_append_creates_the_table_then_adds(self, warehouse: Warehouse[Any]) -> None:
+        first = self.load(warehouse, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
+        assert (first.rows_staged, first.rows_inserted, first.rows_updated) == (2, 2, 0)
+        self.load(warehouse, [{"id": 3, "v": "c"}])
+        assert self.rows(warehouse, "items") == [
+            {"id": 1, "v": "a"},
+            {"id": 2, "v": "b"},
+            {"id": 3, "v": "c"},
+        ]
+
+    @pytest.mark.parametrize("separate_staging", [False, True])
+    def test_append_through_either_staging_path(
+        self, warehouse: Warehouse[Any], separate_staging: bool
+    ) -> None:
+        self.load(warehouse, [{"id": 1}], separate_staging=separate_staging)
+        result = self.load(warehouse, [{"id": 2}, {"id": 3}], separate_staging=separate_staging)
+        assert result.rows_inserted == 2
+        assert self.count(warehouse, "items") == 3
+
+    def test_replace_swaps_rows_and_schema(self, warehouse: Warehouse[Any]) -> None:
+        self.load(warehouse, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
+        result = self.load(warehouse, [{"id": 9, "w": 1.5}], write="replace")
+        assert result.rows_inserted == 1
+        assert self.rows(warehouse, "items") == [{"id": 9, "w": 1.5}]
+
+    def test_merge_inserts_updates_and_last_row_wins(self, warehouse: Warehouse[Any]) -> None:
+        self.load(warehouse, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}], write="merge", key=("id",))
+        result = self.load(
+            warehouse,
+            [{"id": 2, "v": "b1"}, {"id": 3, "v": "c"}, {"id": 2, "v": "b2"}, {"id": 3, "v": "c2"}],
+            write="merge",
+            key=("id",),
+        )
+        assert (result.rows_staged, result.rows_inserted, result.rows_updated) == (4, 1, 1)
+        assert self.rows(warehouse, "items") == [
+            {"id": 1, "v": "a"},
+            {"id": 2, "v": "b2"},
+            {"id": 3, "v": "c2"},
+        ]
+
+    def test_merge_on_a_composite_key(self, warehouse: Warehouse[Any]) -> None:
+        key = ("region", "id")
+        self.load(
+            warehouse,
+            [{"region": "eu", "id": 1, "v": 1}, {"region": "us", "id": 1, "v": 2}],
+            write="merge",
+            key=key,
+        )
+        self.load(warehouse, [{"region": "us", "id": 1, "v": 20}], write="merge", key=key)
+        assert self.rows(warehouse, "items", order="region") == [
+            {"region": "eu", "id": 1, "v": 1},
+            {"region": "us", "id": 1, "v": 20},
+        ]
+
+    def test_merge_with_null_keys_fails_by_default(self, warehouse: Warehouse[Any]) -> None:
+        self.load(warehouse, [{"id": 1, "v": "a"}], write="merge", key=("id",))
+        rows: list[dict[str, Any]] = [{"id": None, "v": "x"}, {"id": 1, "v": "b"}]
+        with pytest.raises(DataError, match="NULL primary key"):
+            self.load(warehouse, rows, write="merge", key=("id",))
+        assert self.rows(warehouse, "items") == [{"id": 1, "v": "a"}]
+
+    def test_merge_with_null_keys_sends_them_to_the_dlq(self, warehouse: Warehouse[Any]) -> None:
+        result = self.load(
+            warehouse,
+            [{"id": None, "v": "x"}, {"id": 1, "v": "b"}],
+            write="merge",
+            key=("id",),
+            on_bad_rows="dlq",
+        )
+        assert (result.rows_inserted, result.rows_rejected) == (1, 1)
+        dlq = warehouse.query(
+            "SELECT reason, raw FROM _sluiceway.dlq WHERE load_id = ?", [result.load_id]
+        ).to_pylist()
+        assert len(dlq) == 1
+        assert dlq[0]["reason"] == "null_primary_key"
+        assert '"x"' in dlq[0]["raw"]
+
+    # -- atomicity -------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("write", ["append", "replace", "merge"])
+    def test_a_source_failing_mid_stage_leaves_the_target_unchanged(
+        self, warehouse: Warehouse[Any], write: WriteDisposition
+    ) -> None:
+        before = [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]
+        self.load(warehouse, before, write="merge", key=("id",))
+        incoming = [{"id": i, "v": f"new{i}"} for i in range(2, 8)]
+        with warehouse.begin(self.request(write=write, key=("id",))) as load:
+            with pytest.raises(SluicewayError):
+                load.stage(failing_reader(incoming, after=3))
+            load.rollback()
+        assert self.rows(warehouse, "items") == before
+        assert self.count(warehouse, "_sluiceway.loads") == 1
+
+    def test_an_error_after_staging_rolls_everything_back(self, warehouse: Warehouse[Any]) -> None:
+        self.load(warehouse, [{"id": 1}])
+
+        def check_fails_after_staging() -> None:
+            with warehouse.begin(self.request()) as load:
+                load.stage(reader_of([{"id": 2}, {"id": 3}]))
+                raise RuntimeError("a check failed before commit")
+
+        with pytest.raises(RuntimeError):
+            check_fails_after_staging()
+        assert self.count(warehouse, "items") == 1
+        assert self.count(warehouse, "_sluiceway.loads") == 1
+
+    def test_rejects_and_the_load_record_commit_with_the_rows(
+        self, warehouse: Warehouse[Any]
+    ) -> None:
+        rejects = [
+            Reject("src", "malformed", "too many fields", file="a.csv", line=7, raw="1,2,3"),
+            Reject("src", "type_mismatch", "bad int", file="a.csv", column="id", raw="x"),
+        ]
+        result = self.load(warehouse, [{"id": 1}], rejects=rejects)
+        assert result.rows_rejected == 2
+        dlq = warehouse.query(
+            "SELECT seq, reason, file, line, column_name, raw, status FROM _sluiceway.dlq "
+            "WHERE load_id = ? ORDER BY seq",
+            [result.load_id],
+        ).to_pylist()
+        assert dlq == [
+            {
+                "seq": 0,
+                "reason": "malformed",
+                "file": "a.csv",
+                "line": 7,
+                "column_name": None,
+                "raw": "1,2,3",
+                "status": "open",
+            },
+            {
+                "seq": 1,
+                "reason": "type_mismatch",
+                "file": "a.csv",
+                "line": None,
+                "column_name": "id",
+                "raw": "x",
+                "status": "open",
+            },
+        ]
+        record = warehouse.query(
+            "SELECT table_name, write_disposition, rows_staged, rows_inserted, rows_rejected, "
+            "status FROM _sluiceway.loads WHERE load_id = ?",
+            [result.load_id],
+        ).to_pylist()
+        assert record == [
+            {
+                "table_name": "items",
+                "write_disposition": "append",
+                "rows_staged": 1,
+                "rows_inserted": 1,
+                "rows_rejected": 2,
+                "status": "committed",
+            }
+        ]
+
+    # -- shape -----------------------------------------------------------------------------
+
+    def test_table_schema(self, warehouse: Warehouse[Any]) -> None:
+        assert warehouse.table_schema(TableRef("items")) is None
+        schema = pa.schema([("id", pa.int64()), ("price", pa.float64()), ("name", pa.string())])
+        self.load(warehouse, [{"id": 1, "price": 2.5, "name": "x"}], schema=schema)
+        found = warehouse.table_schema(TableRef("items"))
+        assert found is not None
+        assert [(f.name, f.type) for f in found] == [(f.name, f.type) for f in schema]
+
+    def test_schema_qualified_tables_and_odd_identifiers(self, warehouse: Warehouse[Any]) -> None:
+        rows = [{"select": 1, "two words": "a", 'quote"d': True}]
+        self.load(warehouse, rows, table="bronze.items", write="merge", key=("select",))
+        result = warehouse.query("SELECT * FROM bronze.items").to_pylist()
+        assert result == rows
+
+    def test_lineage_adds_the_load_id(self, warehouse: Warehouse[Any]) -> None:
+        result = self.load(warehouse, [{"id": 1}, {"id": 2}], lineage=True)
+        ids = warehouse.query(f"SELECT DISTINCT {LOAD_ID_COLUMN} AS l FROM items").to_pylist()
+        assert ids == [{"l": result.load_id}]
+
+    def test_query_errors_are_warehouse_errors(self, warehouse: Warehouse[Any]) -> None:
+        with pytest.raises(SluicewayError, match="query failed"):
+            warehouse.query("SELECT * FROM no_such_table")
+
+    # -- merge equals a reference computed in plain Python ---------------------------------
+
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        loads=st.lists(
+            st.lists(
+                st.tuples(st.integers(0, 6), st.integers(0, 3), st.text(max_size=3)),
+                max_size=8,
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def test_merge_matches_a_python_reference(
+        self, warehouse: Warehouse[Any], loads: list[list[tuple[int, int, str]]]
+    ) -> None:
+        table = f"prop_{new_id().lower()}"
+        expected: dict[tuple[int, int], str] = {}
+        schema = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("v", pa.string())])
+        for batch in loads:
+            rows = [{"a": a, "b": b, "v": v} for a, b, v in batch]
+            self.load(warehouse, rows, schema=schema, table=table, write="merge", key=("a", "b"))
+            for a, b, v in batch:
+                expected[(a, b)] = v  # the last row for a key wins
+        if warehouse.table_schema(TableRef(table)) is None:
+            assert expected == {}
+            return
+        got = {
+            (r["a"], r["b"]): r["v"]
+            for r in warehouse.query(f"SELECT a, b, v FROM {table}").to_pylist()
+        }
+        assert got == expected
