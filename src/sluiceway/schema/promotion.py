@@ -3,6 +3,10 @@
 Used wherever two schemas must become one: the files of one glob, successive batches, a batch
 and the table it lands in. ``None`` means there is no lossless common type; the caller decides
 (an error, a variant column, a cast to text).
+
+Integers and decimals widen into DOUBLE, as in every SQL engine: exact up to 2**53 (about 15
+significant digits), the nearest DOUBLE beyond. Refusing it would fail a load whenever a day's
+amounts happen to be whole numbers.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ def is_widening(source: pa.DataType, target: pa.DataType) -> bool:
     """``True`` if every value of ``source`` is representable in ``target`` unchanged."""
     if _same_instant_type(source, target):
         return True
-    common = promote(source, target)
+    # Target first: a struct's common type keeps the first operand's field order, so a struct
+    # holding a subset of the target's fields (in any order) widens into it.
+    common = promote(target, source)
     return common is not None and common.equals(target)
 
 

@@ -54,7 +54,10 @@ def read_head(path: Path, compression: Compression, limit: int = HEAD_BYTES) -> 
                 with gzip.GzipFile(fileobj=raw) as stream:
                     data = stream.read(limit + 1)
             else:
-                reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+                # closefd=False: ``raw`` must stay open to tell how many disk bytes were read.
+                reader = zstandard.ZstdDecompressor().stream_reader(
+                    raw, read_across_frames=True, closefd=False
+                )
                 with reader:
                     data = _read_up_to(reader, limit + 1)
             return Head(data[:limit], raw.tell(), len(data) <= limit)

@@ -26,14 +26,10 @@ from sluiceway.sources.base import ReadContext, Source
 from sluiceway.sources.files import compression as compression_
 from sluiceway.sources.files.csv_dialect import ENCODINGS, Dialect, detect_dialect
 from sluiceway.sources.files.duckdb_errors import translate_csv
-from sluiceway.sources.files.duckdb_scan import FileScan, connect, stream_scans
+from sluiceway.sources.files.duckdb_scan import FileScan, checked_cast, connect, stream_scans
 from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
-from sluiceway.sources.files.text_types import (
-    INTEGER_PATTERN,
-    decimal_pattern,
-    infer_text_types,
-)
+from sluiceway.sources.files.text_types import infer_text_types
 
 
 class CsvSpec(FileSourceSpec):
@@ -148,6 +144,11 @@ class CsvSource(Source[CsvSpec]):
             "encoding": cfg.encoding,
             "compression": kind,
         }
+        # The formats inference accepted must also be the ones DuckDB parses with.
+        if cfg.date_format:
+            params["date_format"] = cfg.date_format
+        if cfg.timestamp_format:
+            params["timestamp_format"] = cfg.timestamp_format
         header = dialect.header
         declared = self._declared_types(header, display)
         undeclared = [c for c in header if c not in declared]
@@ -156,7 +157,7 @@ class CsvSource(Source[CsvSpec]):
             all_text = dict.fromkeys(header, "VARCHAR")
             inferred = infer_text_types(
                 con,
-                _read_csv_sql(ignore_errors=True),
+                _read_csv_sql(params, ignore_errors=True),
                 {**params, "columns": all_text},
                 undeclared,
                 sample_size=cfg.sample_size,
@@ -223,7 +224,8 @@ class CsvSource(Source[CsvSpec]):
         scans = []
         for index, plan in enumerate(plans):
             own = {column: unified[column] for column in plan.header}
-            checked = {c: _checked_cast(t) for c, t in own.items()}
+            # Integers and decimals are read as text and cast after a format check (no rounding).
+            checked = {c: checked_cast(pa.string(), t) for c, t in own.items()}
             text_casts = {c: check for c, check in checked.items() if check is not None}
             read_types = {c: "VARCHAR" if c in text_casts else sql_type(t) for c, t in own.items()}
             params = {**plan.params, "columns": read_types}
@@ -236,7 +238,7 @@ class CsvSource(Source[CsvSpec]):
                 FileScan(
                     path=plan.path,
                     display=plan.display,
-                    function_sql=_read_csv_sql(store_rejects=rejects is not None),
+                    function_sql=_read_csv_sql(params, store_rejects=rejects is not None),
                     params=params,
                     columns=own,
                     size=plan.size,
@@ -253,16 +255,9 @@ class CsvSource(Source[CsvSpec]):
         return pa.schema(fields), scans
 
 
-def _checked_cast(column_type: pa.DataType) -> tuple[str, str] | None:
-    """Integers and decimals are read as text and cast after a format check (no rounding)."""
-    if pa.types.is_integer(column_type):
-        return sql_type(column_type), INTEGER_PATTERN
-    if pa.types.is_decimal(column_type):
-        return sql_type(column_type), decimal_pattern(column_type.scale)
-    return None
-
-
-def _read_csv_sql(*, ignore_errors: bool = False, store_rejects: bool = False) -> str:
+def _read_csv_sql(
+    params: dict[str, Any], *, ignore_errors: bool = False, store_rejects: bool = False
+) -> str:
     options = [
         "auto_detect=false",
         "delim=$delim",
@@ -271,11 +266,16 @@ def _read_csv_sql(*, ignore_errors: bool = False, store_rejects: bool = False) -
         "header=$header",
         "skip=$skip",
         "nullstr=$nullstr",
+        "allow_quoted_nulls=false",  # `null_values` match unquoted text only: "" is a value
         "encoding=$encoding",
         "compression=$compression",
         "columns=$columns",
         "strict_mode=true",
     ]
+    if "date_format" in params:
+        options.append("dateformat=$date_format")
+    if "timestamp_format" in params:
+        options.append("timestampformat=$timestamp_format")
     if ignore_errors:
         options.append("ignore_errors=true")
     if store_rejects:

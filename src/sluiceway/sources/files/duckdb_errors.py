@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-import duckdb
-
 from sluiceway.core.errors import Location, MalformedInputError, SluicewayError, SourceError
 from sluiceway.sources.files.duckdb_scan import FileScan
 
@@ -37,7 +35,7 @@ def _line(text: str) -> int | None:
 
 
 def translate_csv(
-    exc: duckdb.Error, scan: FileScan, *, declared: Collection[str], sample_size: int
+    exc: Exception, scan: FileScan, *, declared: Collection[str], sample_size: int
 ) -> SluicewayError:
     text = str(exc)
     line = _line(text)
@@ -81,7 +79,7 @@ def translate_csv(
     return MalformedInputError(_first_line(exc), location=Location(file=scan.display, line=line))
 
 
-def translate_json(exc: duckdb.Error, scan: FileScan) -> SluicewayError:
+def translate_json(exc: Exception, scan: FileScan) -> SluicewayError:
     text = str(exc)
     line = _line(text)
     where = Location(file=scan.display, line=line)
@@ -89,10 +87,13 @@ def translate_json(exc: duckdb.Error, scan: FileScan) -> SluicewayError:
         return MalformedInputError(
             f"key {match.group(1)!r} appears after the records sampled to infer the schema",
             location=where,
-            hint="Set `sample_size: -1` to scan every record, or declare the key in `columns:`.",
+            hint="Set `sample_size: -1` to infer the schema from every record.",
         )
     if match := _JSON_MALFORMED.search(text):
-        return MalformedInputError(f"malformed JSON: {match.group(1).strip()}", location=where)
+        # DuckDB 2.0 numbers a malformed line one past the line it failed on (its transform
+        # errors count right): a bad byte on line 1 is reported "in line 2".
+        fixed = Location(file=scan.display, line=line - 1 if line and line > 1 else line)
+        return MalformedInputError(f"malformed JSON: {match.group(1).strip()}", location=fixed)
     if match := _JSON_CAST.search(text):
         return MalformedInputError(
             f"a value does not fit its column: {match.group(1).strip()}",
@@ -102,7 +103,7 @@ def translate_json(exc: duckdb.Error, scan: FileScan) -> SluicewayError:
     return MalformedInputError(_first_line(exc), location=where)
 
 
-def translate_parquet(exc: duckdb.Error, scan: FileScan) -> SluicewayError:
+def translate_parquet(exc: Exception, scan: FileScan) -> SluicewayError:
     text = str(exc)
     where = Location(file=scan.display)
     if "magic bytes" in text or "too small to be a Parquet file" in text:

@@ -9,8 +9,8 @@ Every scan projects onto one unified schema, so all batches of a source share a 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from sluiceway.core.rejects import Reject
 from sluiceway.core.sql_quoting import quote_identifier
 from sluiceway.core.sql_types import sql_type
 from sluiceway.sources.base import ReadContext
+from sluiceway.sources.files.text_types import INTEGER_PATTERN, decimal_pattern
 
 # Settings every private connection gets: never download or auto-load an extension (this machine
 # has parquet, json and icu built in, nothing else), keep row order so line numbers and
@@ -54,12 +55,42 @@ class FileScan:
     size: int
     estimated_rows: float | None = None
     rejects_table: str | None = None  # CSV with on_bad_rows=dlq: DuckDB's rejects table
-    # Columns read as text and cast in the projection after a format check, because DuckDB's
-    # own text-to-number parsing rounds (12.5 into BIGINT is 13): column → (SQL type, pattern).
+    # Columns cast in the projection after a check of their text's format, because DuckDB's own
+    # casts round (12.5 into BIGINT is 13): CSV integers and decimals (read as text) and declared
+    # integer/decimal columns of other formats. Column → (SQL type, pattern).
     text_casts: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-Translate = Callable[[duckdb.Error, FileScan], SluicewayError]
+def checked_cast(own: pa.DataType, target: pa.DataType) -> tuple[str, str] | None:
+    """How to cast ``own`` values into an integer or decimal ``target`` without rounding.
+
+    ``(target's SQL type, the pattern a value's text must match)`` for :attr:`FileScan.text_casts`,
+    or ``None`` when the cast needs no check. DuckDB's casts round (12.5 into BIGINT is 13, 1.234
+    into DECIMAL(10,2) is 1.23), so a value must be written as the target type holds it.
+    """
+    if own.equals(target):
+        return None
+    text = pa.types.is_string(own) or pa.types.is_large_string(own)
+    if pa.types.is_integer(target):
+        # Text must be written as an integer; a number's rendering may end in ".0" (12.0).
+        return sql_type(target), INTEGER_PATTERN if text else decimal_pattern(0)
+    if pa.types.is_decimal(target):
+        return sql_type(target), decimal_pattern(target.scale)
+    return None
+
+
+def with_declared_checks(scan: FileScan, declared: Mapping[str, pa.DataType]) -> FileScan:
+    """``scan`` with a checked cast for each declared column whose values it must convert."""
+    checks = {}
+    for column, target in declared.items():
+        own = scan.columns.get(column)
+        check = None if own is None else checked_cast(own, target)
+        if check is not None:
+            checks[column] = check
+    return replace(scan, text_casts={**scan.text_casts, **checks}) if checks else scan
+
+
+Translate = Callable[[Exception, FileScan], SluicewayError]
 CollectRejects = Callable[[duckdb.DuckDBPyConnection, FileScan], list[Reject]]
 
 
@@ -71,8 +102,8 @@ def projection_sql(
 ) -> tuple[str, dict[str, Any]]:
     """``SELECT`` the unified schema's columns from one file's scan, casting where they differ.
 
-    Checked text casts add a struct column ``__sluiceway_invalid`` naming the first column of a
-    row whose text does not have the target type's format (NULL for good rows).
+    Checked casts add a struct column ``__sluiceway_invalid`` naming the first column of a row
+    whose text does not have the target type's format or range (NULL for good rows).
     """
     items = []
     params: dict[str, Any] = {}
@@ -88,17 +119,24 @@ def projection_sql(
             items.append(f"CAST(NULL AS {sql_type(column.type)}) AS {quoted}")
         elif own.equals(column.type):
             items.append(quoted)
+        elif pa.types.is_string(column.type) and pa.types.is_nested(own):
+            # An object or array in a text column keeps its JSON text, not DuckDB's rendering.
+            items.append(f"CAST(to_json({quoted}) AS VARCHAR) AS {quoted}")
         else:
             items.append(f"CAST({quoted} AS {sql_type(column.type)}) AS {quoted}")
     if scan.text_casts:
         branches = []
-        for index, (column, (_, pattern)) in enumerate(scan.text_casts.items()):
+        for index, (column, (target, pattern)) in enumerate(scan.text_casts.items()):
             quoted = quote_identifier(column)
+            text = f"CAST({quoted} AS VARCHAR)"
             params[f"__pattern_{index}"] = pattern
             params[f"__column_{index}"] = column
+            # The format check catches rounding; the TRY_CAST check catches text of the right
+            # format that is out of the type's range (which TRY_CAST would make NULL).
             branches.append(
-                f"WHEN {quoted} IS NOT NULL AND NOT regexp_full_match({quoted}, "
-                f"$__pattern_{index}) THEN {{'column': $__column_{index}, 'value': {quoted}}}"
+                f"WHEN {quoted} IS NOT NULL AND (NOT regexp_full_match({text}, "
+                f"$__pattern_{index}) OR TRY_CAST({quoted} AS {target}) IS NULL) "
+                f"THEN {{'column': $__column_{index}, 'value': {text}}}"
             )
         items.append(f"CASE {' '.join(branches)} END AS {quote_identifier(INVALID_COLUMN)}")
     return f"SELECT {', '.join(items)} FROM {scan.function_sql}", params
@@ -148,7 +186,9 @@ def _batches(
                         ctx.progress.consumed(done_bytes + int(scan.size * fraction))
                     yield batch if batch.schema.equals(schema) else batch.cast(schema)
                     ctx.cancel.check()
-            except duckdb.Error as exc:
+            except (duckdb.Error, OSError) as exc:
+                # An error past the first chunk reaches us through the Arrow stream, where
+                # DuckDB's exception has become a plain OSError carrying the same message.
                 raise translate(exc, scan) from exc
             if collect_rejects is not None and scan.rejects_table is not None:
                 for reject in collect_rejects(con, scan):

@@ -9,6 +9,7 @@ a later cell that does not fit is a bad row reported with its sheet, row and col
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,13 +66,15 @@ class ExcelSource(Source[ExcelSpec]):
         plans = [self._plan(path, ctx) for path in files]
         header, types = plans[0][1], plans[0][2]
         for path, other_header, other_types in plans[1:]:
-            if other_header != header:
+            if other_header != header and not self.config.union_by_name:
                 raise SchemaError(
                     f"has other columns than {ctx.display_path(files[0])}: {other_header}",
                     location=Location(file=ctx.display_path(path)),
+                    hint="Set `union_by_name: true` to load missing columns as NULL.",
                 )
-            for column in header:
-                types[column] = promote(types[column], other_types[column]) or pa.string()
+            for column, column_type in other_types.items():
+                common = promote(types[column], column_type) if column in types else column_type
+                types[column] = common or pa.string()
         fields = [
             pa.field(c, t if not pa.types.is_null(t) else pa.string()) for c, t in types.items()
         ]
@@ -138,6 +141,8 @@ class ExcelSource(Source[ExcelSpec]):
         finally:
             workbook.close()
         for name, declared in self.config.columns.items():
+            if name not in types and self.config.union_by_name:
+                continue  # another file may have it
             if name not in types:
                 raise SchemaError(
                     f"declared column {name!r} is not in the header ({', '.join(header)})",
@@ -152,28 +157,35 @@ class ExcelSource(Source[ExcelSpec]):
         data_fields = [f for f in schema if f.name != SOURCE_COLUMN]
         done_bytes = 0
         for path in files:
+            ctx.cancel.check()
             display = ctx.display_path(path)
             ctx.progress.file(display)
             workbook, sheet = self._open_sheet(path, display)
             try:
                 total_rows = max(1, (sheet.max_row or 1) - self.config.header_row)
                 rows = self._rows(sheet)
-                next(rows, None)  # the header
+                # Cells are picked by name: with union_by_name, files may order columns apart.
+                where = {name: i for i, name in enumerate(_header(next(rows, ())))}
+                positions = [where.get(f.name) for f in data_fields]
                 buffer: list[tuple[int, tuple[Any, ...]]] = []
                 seen = 0
                 for offset, row in enumerate(rows, start=self.config.header_row + 1):
                     if all(v is None for v in row):
                         continue  # trailing blank rows are formatting, not data
-                    buffer.append((offset, row))
+                    buffer.append((offset, _pick(row, positions)))
                     if len(buffer) >= ctx.batch_size:
                         seen += len(buffer)
-                        yield self._batch(buffer, data_fields, schema, display, ctx)
+                        yield self._batch(
+                            buffer, data_fields, schema, display, ctx, positions=positions
+                        )
                         buffer = []
                         size = path.stat().st_size
                         ctx.progress.consumed(done_bytes + int(size * min(0.99, seen / total_rows)))
                         ctx.cancel.check()
                 if buffer:
-                    yield self._batch(buffer, data_fields, schema, display, ctx)
+                    yield self._batch(
+                        buffer, data_fields, schema, display, ctx, positions=positions
+                    )
             finally:
                 workbook.close()
             done_bytes += path.stat().st_size
@@ -186,19 +198,20 @@ class ExcelSource(Source[ExcelSpec]):
         schema: pa.Schema,
         display: str,
         ctx: ReadContext,
+        *,
+        positions: list[int | None],
     ) -> pa.RecordBatch:
-        width = len(fields)
-        text = [pa.types.is_string(f.type) for f in fields]
-        values = [_fit((tuple(row) + (None,) * width)[:width], text) for _, row in rows]
+        types = [f.type for f in fields]
         try:
+            values = [_fit(row, types) for _, row in rows]
             arrays = _arrays(values, fields)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
             # Slow path, only for a batch with a misfit: find and set aside the bad rows.
-            good = []
-            for (number, _), row_values in zip(rows, values, strict=True):
+            values = []
+            for number, row_values in rows:
                 problem = _first_misfit(row_values, fields)
                 if problem is None:
-                    good.append(row_values)
+                    values.append(_fit(row_values, types))
                 else:
                     self._bad_row(
                         number,
@@ -207,8 +220,8 @@ class ExcelSource(Source[ExcelSpec]):
                         problem=problem,
                         display=display,
                         ctx=ctx,
+                        position=positions[problem[0]],
                     )
-            values = good
             arrays = _arrays(values, fields)
         if SOURCE_COLUMN in schema.names:
             arrays.append(pa.array([display] * len(values), type=pa.string()))
@@ -223,9 +236,11 @@ class ExcelSource(Source[ExcelSpec]):
         problem: tuple[int, str],
         display: str,
         ctx: ReadContext,
+        position: int | None,
     ) -> None:
         index, message = problem
-        cell = f"cell {get_column_letter(index + 1)}{number}: {message}"
+        cell = f"cell {get_column_letter((index if position is None else position) + 1)}{number}"
+        cell += f": {message}"
         column = fields[index].name
         if ctx.settings.on_bad_rows == "fail":
             raise MalformedInputError(
@@ -247,12 +262,33 @@ class ExcelSource(Source[ExcelSpec]):
         )
 
 
-def _fit(values: tuple[Any, ...], text: list[bool]) -> tuple[Any, ...]:
-    """Render non-text cells of text columns as text (a number in a column of names)."""
-    return tuple(
-        str(v) if is_text and v is not None and not isinstance(v, str) else v
-        for v, is_text in zip(values, text, strict=True)
-    )
+def _pick(row: tuple[Any, ...], positions: list[int | None]) -> tuple[Any, ...]:
+    """The cells of ``row`` in schema order; a column this file lacks (or a short row) is None."""
+    return tuple(row[i] if i is not None and i < len(row) else None for i in positions)
+
+
+def _fit(values: tuple[Any, ...], types: list[pa.DataType]) -> tuple[Any, ...]:
+    return tuple(_fit_cell(v, t) for v, t in zip(values, types, strict=True))
+
+
+def _fit_cell(value: Any, column_type: pa.DataType) -> Any:
+    """A cell as its column's type takes it, or ValueError when it does not fit exactly.
+
+    Non-text cells of text columns become their text (a number in a column of names). Float
+    cells are checked for integer and decimal columns: pyarrow would truncate 12.5 into 12 and
+    refuses floats for decimals, where Excel stores every number as a float.
+    """
+    if value is None:
+        return None
+    if pa.types.is_string(column_type):
+        return value if isinstance(value, str) else str(value)
+    if isinstance(value, float) and pa.types.is_integer(column_type):
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    if isinstance(value, float) and pa.types.is_decimal(column_type):
+        return decimal.Decimal(repr(value))  # the shortest text that reads back as the float
+    return value
 
 
 def _arrays(values: list[tuple[Any, ...]], fields: list[pa.Field]) -> list[pa.Array]:
@@ -264,7 +300,7 @@ def _first_misfit(values: tuple[Any, ...], fields: list[pa.Field]) -> tuple[int,
         if value is None:
             continue
         try:
-            pa.array([value], type=field.type)
+            pa.array([_fit_cell(value, field.type)], type=field.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
             return index, f"{value!r} is not a valid {field.type}"
     return None

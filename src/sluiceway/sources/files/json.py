@@ -1,8 +1,9 @@
 """JSON files: an array of objects, or one object per line (NDJSON), gzip/zstd transparent.
 
 DuckDB infers the schema (nested objects become STRUCTs, arrays LISTs) from a sample, then each
-file is read with those columns fixed, so a key first seen after the sample is an error with its
-line number, never a silently dropped field.
+file is read with that same inference and cast to the unified schema in the projection. Reading
+with ``columns=`` instead would switch off DuckDB's unknown-key check, so a key first seen after
+the sample would be silently dropped; this way it is an error with its line number.
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from sluiceway.core.errors import Location, MalformedInputError, SourceError
+from sluiceway.core.errors import Location, MalformedInputError, SchemaError, SourceError
 from sluiceway.core.names import SOURCE_COLUMN
-from sluiceway.core.sql_types import arrow_type, parse_sql_type, sql_type
+from sluiceway.core.sql_types import arrow_type, parse_sql_type
 from sluiceway.schema.promotion import promote
 from sluiceway.sources.base import ReadContext, Source
 from sluiceway.sources.files import compression as compression_
 from sluiceway.sources.files.duckdb_errors import translate_json
-from sluiceway.sources.files.duckdb_scan import FileScan, connect, describe, stream_scans
+from sluiceway.sources.files.duckdb_scan import (
+    FileScan,
+    connect,
+    describe,
+    stream_scans,
+    with_declared_checks,
+)
 from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
 
@@ -50,6 +57,7 @@ class JsonSource(Source[JsonSpec]):
             scans = [self._plan(con, path, ctx) for path in files]
         finally:
             con.close()
+        declared = {n: arrow_type(parse_sql_type(t)) for n, t in self.config.columns.items()}
         unified: dict[str, pa.DataType] = {}
         order: list[str] = []
         for scan in scans:
@@ -57,35 +65,25 @@ class JsonSource(Source[JsonSpec]):
                 if column not in unified:
                     unified[column] = column_type
                     order.append(column)
-                    if scan is not scans[0] and not self.config.union_by_name:
+                    first = scan is scans[0] or column in declared
+                    if not first and not self.config.union_by_name:
                         raise _different_keys(scan, scans[0], column)
                     continue
                 common = promote(unified[column], column_type)
                 unified[column] = common if common is not None else pa.string()
-            missing = [c for c in order if c not in scan.columns]
+            missing = [c for c in order if c not in scan.columns and c not in declared]
             if missing and not self.config.union_by_name:
                 raise _different_keys(scan, scans[0], missing[0], missing=True)
-        read_scans = [
-            FileScan(
-                path=scan.path,
-                display=scan.display,
-                function_sql=_read_json_sql(with_columns=True),
-                params={
-                    **scan.params,
-                    "columns": {c: sql_type(unified[c]) for c in scan.columns},
-                },
-                columns={c: unified[c] for c in scan.columns},
-                size=scan.size,
-                estimated_rows=scan.estimated_rows,
-            )
-            for scan in scans
-        ]
+        # Declared keys win over inferred ones; a declared key absent from a file loads as NULL.
+        order.extend(name for name in declared if name not in unified)
+        unified.update(declared)
         fields = [pa.field(c, unified[c]) for c in order]
         if ctx.lineage:
             if SOURCE_COLUMN in unified:
                 raise SourceError(f"the input already has a key named {SOURCE_COLUMN}")
             fields.append(pa.field(SOURCE_COLUMN, pa.string()))
-        return stream_scans(read_scans, pa.schema(fields), ctx, translate=translate_json)
+        checked = [with_declared_checks(scan, declared) for scan in scans]
+        return stream_scans(checked, pa.schema(fields), ctx, translate=translate_json)
 
     def _plan(self, con: duckdb.DuckDBPyConnection, path: Path, ctx: ReadContext) -> FileScan:
         display = ctx.display_path(path)
@@ -108,7 +106,7 @@ class JsonSource(Source[JsonSpec]):
         scan = FileScan(
             path=path,
             display=display,
-            function_sql=_read_json_sql(with_columns=False),
+            function_sql=_READ_JSON_SQL,
             params=params,
             columns={},
             size=size,
@@ -117,36 +115,31 @@ class JsonSource(Source[JsonSpec]):
             schema = describe(con, f"SELECT * FROM {scan.function_sql}", params)
         except duckdb.Error as exc:
             raise translate_json(exc, scan) from exc
-        columns = {f.name: f.type for f in schema}
-        for name, declared in self.config.columns.items():
-            columns[name] = arrow_type(parse_sql_type(declared))
         lines = head.data.count(b"\n")
         estimated = None
         if lines > 1 and head.disk_bytes:
             estimated = size * (len(head.data) / head.disk_bytes) / (len(head.data) / lines)
-        del params["sample_size"]
         return FileScan(
             path=path,
             display=display,
-            function_sql=scan.function_sql,
+            function_sql=_READ_JSON_SQL,
             params=params,
-            columns=columns,
+            columns={f.name: f.type for f in schema},  # the types the same scan will produce
             size=size,
             estimated_rows=estimated,
         )
 
 
-def _read_json_sql(*, with_columns: bool) -> str:
-    if with_columns:
-        return "read_json($path, format=$format, compression=$compression, columns=$columns)"
-    return "read_json($path, format=$format, compression=$compression, sample_size=$sample_size)"
+_READ_JSON_SQL = (
+    "read_json($path, format=$format, compression=$compression, sample_size=$sample_size)"
+)
 
 
 def _different_keys(
     scan: FileScan, first: FileScan, key: str, *, missing: bool = False
-) -> SourceError:
+) -> SchemaError:
     what = "lacks" if missing else "has a new"
-    return SourceError(
+    return SchemaError(
         f"{what} key {key!r} compared with {first.display}",
         location=Location(file=scan.display),
         hint="Files of one source must share their keys; set `union_by_name: true` to load "

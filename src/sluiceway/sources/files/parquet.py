@@ -18,7 +18,7 @@ from sluiceway.core.sql_types import arrow_type, parse_sql_type
 from sluiceway.schema.promotion import promote
 from sluiceway.sources.base import ReadContext, Source, SourceCapabilities
 from sluiceway.sources.files.duckdb_errors import translate_parquet
-from sluiceway.sources.files.duckdb_scan import FileScan, stream_scans
+from sluiceway.sources.files.duckdb_scan import FileScan, stream_scans, with_declared_checks
 from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
 
@@ -74,7 +74,8 @@ class ParquetSource(Source[ParquetSpec]):
             if SOURCE_COLUMN in unified:
                 raise SourceError(f"the input already has a column named {SOURCE_COLUMN}")
             fields.append(pa.field(SOURCE_COLUMN, pa.string()))
-        return stream_scans(scans, pa.schema(fields), ctx, translate=translate_parquet)
+        checked = [with_declared_checks(scan, declared) for scan in scans]
+        return stream_scans(checked, pa.schema(fields), ctx, translate=translate_parquet)
 
     def _plan(self, path: Path, ctx: ReadContext) -> FileScan:
         display = ctx.display_path(path)

@@ -31,9 +31,12 @@ INTEGER_PATTERN = r"\s*[+-]?[0-9]+\s*"
 
 
 def decimal_pattern(scale: int) -> str:
-    """Text a DECIMAL(p, ``scale``) holds without rounding: at most ``scale`` decimals."""
-    fraction = rf"(\.[0-9]{{0,{scale}}})?" if scale > 0 else r"(\.0*)?"
-    return rf"\s*[+-]?([0-9]+{fraction}|\.[0-9]{{1,{max(scale, 1)}}})\s*"
+    """Text a DECIMAL(p, ``scale``) holds without rounding: at most ``scale`` significant
+    decimals; trailing zeros beyond them (``1.230`` in DECIMAL(10,2)) are exact and allowed."""
+    # RE2 (DuckDB's regex engine) has no lookahead: ".5" needs its own alternative so that "."
+    # alone does not match.
+    some = rf"[0-9]{{1,{scale}}}0*" if scale > 0 else "0+"
+    return rf"\s*[+-]?([0-9]+(\.({some})?)?|\.{some})\s*"
 
 
 _DOUBLE_PATTERN = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
