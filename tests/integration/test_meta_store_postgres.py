@@ -147,6 +147,23 @@ def test_duplicates_leave_the_store_usable(store: MetaStore) -> None:
     assert store.get_run(RUN_A).status is RunStatus.RUNNING
 
 
+def test_the_migrations_build_the_schema_of_tables_py(pg_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from sluiceway.meta import migrate
+    from sluiceway.meta.engines import create_meta_engine
+
+    engine = create_meta_engine(pg_url)
+    try:
+        migrate._upgrade(engine, pg_url)
+        with engine.connect() as connection:
+            assert schema_revisions(connection) == {HEAD_REVISION}
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        engine.dispose()
+
+
 def test_a_fresh_database_reaches_head_and_matches_the_tables(store: MetaStore) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext

@@ -388,6 +388,39 @@ def test_head_revision_is_alembics_head() -> None:
     assert script.get_heads() == [HEAD_REVISION]
 
 
+def test_the_migrations_build_the_schema_of_tables_py(tmp_path: Path) -> None:
+    """A fresh store is created from tables.py; a store that migrates replays alembic. Both
+    must give the same schema, so run the alembic path on an empty database and compare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from sluiceway.meta.engines import create_meta_engine
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    engine = create_meta_engine(url)
+    try:
+        migrate._upgrade(engine, url)
+        with engine.connect() as connection:
+            assert schema_revisions(connection) == {HEAD_REVISION}
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_fresh_store_does_not_import_alembic(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from sluiceway.meta import MetaStore
+        MetaStore.for_state_dir(Path({str(tmp_path / "fresh")!r})).close()
+        print("alembic" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 def test_a_fresh_store_reaches_head_and_matches_the_tables(store: MetaStore) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext

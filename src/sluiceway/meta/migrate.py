@@ -1,7 +1,8 @@
 """Bring a metadata store's schema to the revision this code expects.
 
 The schema is versioned with alembic, whose script directory ships inside the package
-(``migrations/``) and runs programmatically, without an ``alembic.ini``.
+(``migrations/``) and runs programmatically, without an ``alembic.ini``. An empty database is
+created straight from ``tables.py`` and stamped at head (the same schema; a test compares them).
 
 Importing alembic costs most of a second and a store opens on every CLI command, so
 :func:`ensure_schema` first reads ``alembic_version`` with plain SQLAlchemy and only imports
@@ -58,9 +59,37 @@ def ensure_schema(engine: Engine, where: str) -> None:
     revision is unknown here) or a migration fails. SQLAlchemy errors propagate untranslated.
     """
     with engine.connect() as connection:
-        if schema_revisions(connection) == {HEAD_REVISION}:
+        revisions = schema_revisions(connection)
+        if revisions == {HEAD_REVISION}:
             return
+        fresh = not revisions and not inspect(connection).get_table_names()
+    if fresh and _create_fresh(engine):
+        return
     _upgrade(engine, where)
+
+
+def _create_fresh(engine: Engine) -> bool:
+    """An empty database gets the head schema from ``tables.py`` and is stamped at head.
+
+    Replaying every migration through alembic is only needed for a database that has some of
+    them; for an empty one this is the same schema (a test compares the two) without alembic's
+    import cost on a project's first command. Returns False if another process got there
+    first, or if the database turned out not to be empty under the lock.
+    """
+    from sluiceway.meta.tables import metadata
+
+    with engine.connect() as connection:
+        connection.execution_options(**WRITE_OPTIONS)
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            # Re-read under the lock: another process may have created the schema meanwhile.
+            if schema_revisions(connection) or inspect(connection).get_table_names():
+                return False
+            metadata.create_all(connection)
+            _version.create(connection)
+            connection.execute(_version.insert().values(version_num=HEAD_REVISION))
+    return True
 
 
 def alembic_config(url: str | None = None) -> Config:

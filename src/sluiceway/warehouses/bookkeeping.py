@@ -33,6 +33,8 @@ class Migration:
     statements: tuple[str, ...]  # DuckDB dialect
 
     def compiled(self, dialect: str) -> list[str]:
+        if dialect == "duckdb":
+            return list(self.statements)  # written in DuckDB's dialect already
         return [sqlglot.transpile(s, read="duckdb", write=dialect)[0] for s in self.statements]
 
 

@@ -75,3 +75,7 @@ def drop_table(target: exp.Table) -> exp.Drop:
 
 def select_all(source: exp.Table) -> exp.Select:
     return exp.select(exp.Star()).from_(source)
+
+
+def select_columns(source: exp.Table, columns: Sequence[str]) -> exp.Select:
+    return exp.select(*[column(c) for c in columns]).from_(source)

@@ -11,7 +11,6 @@ from sluiceway.cli.context import CliState
 from sluiceway.core.events import EventBus
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.meta.store import MetaStore
-from sluiceway.observe.logs import EventLogger
 from sluiceway.observe.meta_recorder import MetaRecorder
 from sluiceway.observe.progress import ProgressDisplay
 from sluiceway.spec.loader import LoadedPipeline
@@ -31,6 +30,8 @@ def execute(
     with MetaStore.for_state_dir(pipeline.state_dir) as store:
         bus.subscribe(MetaRecorder(store))
         if state.log_format is not None:
+            from sluiceway.observe.logs import EventLogger  # structlog only when asked for
+
             bus.subscribe(EventLogger(state.log_format))  # type: ignore[arg-type]
         runner = PipelineRunner(pipeline, registry=state.registry, bus=bus, trigger=trigger)
         show_progress = err.is_terminal and state.log_format is None

@@ -94,9 +94,10 @@ class CsvSource(Source[CsvSpec]):
         con = connect()
         try:
             plans = [self._plan(con, path, ctx) for path in files]
-        finally:
+            schema, scans = self._unify(plans, ctx)
+        except BaseException:
             con.close()
-        schema, scans = self._unify(plans, ctx)
+            raise
         declared = set(self.config.columns)
         sample = self.config.sample_size
         return stream_scans(
@@ -107,6 +108,7 @@ class CsvSource(Source[CsvSpec]):
                 exc, scan, declared=declared, sample_size=sample
             ),
             collect_rejects=_collect_rejects(ctx.settings.name),
+            con=con,
         )
 
     def _plan(self, con: duckdb.DuckDBPyConnection, path: Path, ctx: ReadContext) -> _FilePlan:

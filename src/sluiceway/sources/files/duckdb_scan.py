@@ -149,12 +149,25 @@ def stream_scans(
     *,
     translate: Translate,
     collect_rejects: CollectRejects | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> pa.RecordBatchReader:
-    """One reader over all files, in order, every batch in ``schema``."""
+    """One reader over all files, in order, every batch in ``schema``.
+
+    ``con`` hands over the connection used for planning (the stream closes it when done), so a
+    source does not open a second one.
+    """
     total = sum(scan.size for scan in scans)
     ctx.progress.expect(total, len(scans))
     return pa.RecordBatchReader.from_batches(
-        schema, _batches(scans, schema, ctx, translate, collect_rejects)
+        schema,
+        _batches(
+            scans,
+            schema,
+            ctx,
+            translate=translate,
+            collect_rejects=collect_rejects,
+            con=con or connect(),
+        ),
     )
 
 
@@ -162,10 +175,11 @@ def _batches(
     scans: Sequence[FileScan],
     schema: pa.Schema,
     ctx: ReadContext,
+    *,
     translate: Translate,
     collect_rejects: CollectRejects | None,
+    con: duckdb.DuckDBPyConnection,
 ) -> Iterator[pa.RecordBatch]:
-    con = connect()
     done_bytes = 0
     try:
         for scan in scans:

@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import Field
 
 from sluiceway.core.errors import Location, MalformedInputError, SchemaError, SourceError
@@ -88,6 +85,10 @@ class ExcelSource(Source[ExcelSpec]):
         return pa.RecordBatchReader.from_batches(schema, self._batches(files, schema, ctx))
 
     def _open_sheet(self, path: Path, display: str) -> Any:
+        # openpyxl takes a third of a second to import; only pipelines with Excel pay for it.
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
@@ -238,6 +239,8 @@ class ExcelSource(Source[ExcelSpec]):
         ctx: ReadContext,
         position: int | None,
     ) -> None:
+        from openpyxl.utils import get_column_letter
+
         index, message = problem
         cell = f"cell {get_column_letter((index if position is None else position) + 1)}{number}"
         cell += f": {message}"

@@ -9,10 +9,11 @@ larger than memory does not grow memory.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
@@ -28,6 +29,22 @@ from sluiceway.warehouses.duckdb.errors import translate_load
 
 DIALECT = "duckdb"
 DEFAULT_SCHEMA = "main"
+# The arrival order of staged rows, numbered as they stream in: "the last row for a key wins"
+# must not depend on the order a parallel insert happens to store them in.
+SEQ_COLUMN = "__sluiceway_seq"
+
+
+def _numbered(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    schema = reader.schema.append(pa.field(SEQ_COLUMN, pa.int64()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        start = 0
+        for batch in reader:
+            seq = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
+            start += batch.num_rows
+            yield pa.RecordBatch.from_arrays([*batch.columns, seq], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 class DuckDBLoad(Load):
@@ -50,6 +67,8 @@ class DuckDBLoad(Load):
 
     def stage(self, reader: pa.RecordBatchReader) -> int:
         view = f"__sluiceway_batches_{self._request.load_id.lower()}"
+        if not self._direct:
+            reader = _numbered(reader)
         self._con.register(view, reader)
         try:
             items = "*"
@@ -84,14 +103,16 @@ class DuckDBLoad(Load):
             return self._finish(rejects, inserted=self._staged, updated=0, rejected=len(rejects))
         request = self._request
         staging = sb.table(self._staging, DEFAULT_SCHEMA)
-        columns = self._columns(self._staging)
+        columns = [c for c in self._columns(self._staging) if c != SEQ_COLUMN]
         exists = self._exists(request.table)
         rejected = len(rejects)
         if request.write == "merge":
             rejected += self._reject_null_keys(staging, rejects_before=len(rejects))
         if request.write == "replace" or not exists:
             self._execute(sb.drop_table(self._target))
-            self._execute(sb.create_table_as(self._target, sb.select_all(staging), empty=True))
+            self._execute(
+                sb.create_table_as(self._target, sb.select_columns(staging, columns), empty=True)
+            )
         updated = 0
         if request.write == "merge":
             latest = TableRef(f"{self._staging.name}__latest", STAGING_SCHEMA)
@@ -99,7 +120,7 @@ class DuckDBLoad(Load):
             self._execute(
                 sb.create_table_as(
                     latest_table,
-                    sb.last_row_per_key(staging, request.primary_key, exp.column("rowid")),
+                    sb.last_row_per_key(staging, request.primary_key, sb.column(SEQ_COLUMN)),
                 )
             )
             updated = self._count_expr(
@@ -167,7 +188,8 @@ class DuckDBLoad(Load):
             "SELECT $load_id, $first_seq + row_number() OVER () - 1, $run_id, $pipeline, "
             "$source, $table_name, 'null_primary_key', 'data', $message, "
             f"{self._source_column('s')}, NULL, $key_column, to_json(s)::VARCHAR, 'open', "
-            f"$now FROM {source} AS s WHERE {condition}"
+            f"$now FROM (SELECT * EXCLUDE ({quote_identifier(SEQ_COLUMN)}) FROM {source}) AS s "
+            f"WHERE {condition}"
         )
         count = self._count(
             sql,
@@ -208,25 +230,28 @@ class DuckDBLoad(Load):
         self._insert_arrow(DLQ_TABLE, rows)
 
     def _record(self, result: LoadResult) -> None:
+        # Bound parameters, not a one-row Arrow table: building Arrow arrays from Python values
+        # makes pyarrow import pandas when it is installed (half a second per process).
         request = self._request
-        row = pa.table(
-            {
-                "load_id": [request.load_id],
-                "run_id": [request.run_id],
-                "pipeline": [request.pipeline],
-                "source": [request.source],
-                "table_name": [str(request.table)],
-                "write_disposition": [request.write],
-                "rows_staged": [result.rows_staged],
-                "rows_inserted": [result.rows_inserted],
-                "rows_updated": [result.rows_updated],
-                "rows_rejected": [result.rows_rejected],
-                "status": ["committed"],
-                "started_at": [result.started_at],
-                "finished_at": [result.finished_at],
-            }
-        )
-        self._insert_arrow(LOADS_TABLE, row)
+        values = {
+            "load_id": request.load_id,
+            "run_id": request.run_id,
+            "pipeline": request.pipeline,
+            "source": request.source,
+            "table_name": str(request.table),
+            "write_disposition": request.write,
+            "rows_staged": result.rows_staged,
+            "rows_inserted": result.rows_inserted,
+            "rows_updated": result.rows_updated,
+            "rows_rejected": result.rows_rejected,
+            "status": "committed",
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+        }
+        columns = ", ".join(quote_identifier(c) for c in values)
+        placeholders = ", ".join(f"${c}" for c in values)
+        target = sb.table(LOADS_TABLE, DEFAULT_SCHEMA).sql(DIALECT)
+        self._count(f"INSERT INTO {target} ({columns}) VALUES ({placeholders})", values)
 
     def _insert_arrow(self, target: TableRef, rows: pa.Table) -> None:
         view = f"__sluiceway_rows_{self._request.load_id.lower()}"

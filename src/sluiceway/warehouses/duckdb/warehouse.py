@@ -89,6 +89,9 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
         config: dict[str, str | bool | int | float | list[str]] = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
+            # Inserts may store rows in any order (faster, in parallel); nothing here relies
+            # on a table's physical order: merges number staged rows explicitly.
+            "preserve_insertion_order": False,
         }
         if self.config.memory_limit:
             config["memory_limit"] = self.config.memory_limit
