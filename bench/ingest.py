@@ -79,22 +79,32 @@ class Measurement:
 
 
 def make_csv(path: Path, rows: int) -> None:
-    import duckdb
+    """Write the benchmark CSV, in a child process.
 
+    A forked child's peak RSS starts at its parent's RSS, so the parent must stay small: heavy
+    work (DuckDB generating hundreds of MB) never happens in this process.
+    """
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute(
-        f"""COPY (SELECT i AS order_id, (i * 7919) % 100000 AS customer_id,
-                  TIMESTAMP '2024-01-01' + INTERVAL (i % 31536000) SECOND AS order_ts,
-                  ['pending','paid','shipped','delivered','cancelled'][1 + (i % 5)] AS status,
-                  round((i % 10000) / 7.0, 2) AS amount, 'USD' AS currency,
-                  'note ' || (i % 977)::VARCHAR AS note, (i % 3 = 0) AS is_gift,
-                  ['CA','NY','TX','WA'][1 + (i % 4)] AS state, md5(i::VARCHAR) AS token
-             FROM range({rows}) t(i)) TO '{path}' (HEADER)"""
+    run_python(
+        f"""
+import duckdb
+duckdb.connect().execute(
+    \"\"\"COPY (SELECT i AS order_id, (i * 7919) % 100000 AS customer_id,
+              TIMESTAMP '2024-01-01' + INTERVAL (i % 31536000) SECOND AS order_ts,
+              ['pending','paid','shipped','delivered','cancelled'][1 + (i % 5)] AS status,
+              round((i % 10000) / 7.0, 2) AS amount, 'USD' AS currency,
+              'note ' || (i % 977)::VARCHAR AS note, (i % 3 = 0) AS is_gift,
+              ['CA','NY','TX','WA'][1 + (i % 4)] AS state, md5(i::VARCHAR) AS token
+         FROM range({rows}) t(i)) TO '{path}' (HEADER)\"\"\"
+)
+"""
     )
-    con.close()
+
+
+def run_python(code: str) -> None:
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def measure(name: str, csv: Path, repeat: int, rows: int) -> Measurement:
