@@ -23,7 +23,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from ingest import WORK, make_csv  # type: ignore[import-not-found]
+from ingest import WORK, make_csv
 
 SOURCE_ONLY = """
 import sys
