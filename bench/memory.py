@@ -3,7 +3,7 @@
 Three measurements, each at N and 4N rows of the same CSV, each in its own process:
 
 - source:   a CSV source streamed to the end (Arrow batches, nothing kept). Target: peak RSS
-            grows by at most 10% from N to 4N rows;
+            grows by at most 64 MB from N to 4N rows (the file grows by hundreds of MB);
 - sluiceway: ``sluiceway run`` into DuckDB with ``memory_limit: 512MB``;
 - limit:    raw DuckDB ``CREATE TABLE … AS SELECT * FROM read_csv(…)`` with the same limit.
 
@@ -23,7 +23,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from ingest import WORK, make_csv
+from ingest import WORK, make_csv, run_python
 
 SOURCE_ONLY = """
 import sys
@@ -86,11 +86,11 @@ def measure(kind: str, csv: Path) -> float:
 
 def make_bigger(small: Path, times: int) -> Path:
     big = small.with_name(f"{small.stem}_x{times}.csv")
-    if not big.exists():
-        import duckdb
-
-        union = " UNION ALL ".join(["SELECT * FROM read_csv(?)"] * times)
-        duckdb.connect().execute(f"COPY ({union}) TO '{big}' (HEADER)", [str(small)] * times)
+    if not big.exists():  # in a child process, like every heavy step (see make_csv)
+        union = " UNION ALL ".join([f"SELECT * FROM read_csv('{small}')"] * times)
+        run_python(
+            f"import duckdb; duckdb.connect().execute(\"COPY ({union}) TO '{big}' (HEADER)\")"
+        )
     return big
 
 
@@ -102,14 +102,16 @@ def main() -> None:
     make_csv(small, args.rows)
     big = make_bigger(small, 4)
     print(f"memory: {args.rows:,} rows vs {4 * args.rows:,} rows (peak RSS, MB)")
-    print(f"{'contender':<10} {'N rows':>8} {'4N rows':>8} {'growth':>8}")
-    growth = {}
+    print(f"{'contender':<10} {'N rows':>8} {'4N rows':>8} {'growth MB':>9}")
+    growth: dict[str, float] = {}
     for kind in ("source", "sluiceway", "limit"):
         at_n, at_4n = measure(kind, small), measure(kind, big)
-        growth[kind] = at_4n / at_n - 1
-        print(f"{kind:<10} {at_n:>8,.0f} {at_4n:>8,.0f} {growth[kind]:>7.0%}")
-    verdict = "met" if growth["source"] <= 0.10 else "missed"
-    print(f"target source_rss_growth_4x_input: {growth['source']:.1%} (goal <= 10.0%) {verdict}")
+        growth[kind] = at_4n - at_n
+        print(f"{kind:<10} {at_n:>8,.0f} {at_4n:>8,.0f} {growth[kind]:>+7,.0f}")
+    verdict = "met" if growth["source"] <= 64 else "missed"
+    print(
+        f"target source_rss_growth_4x_input: {growth['source']:+.0f} MB (goal <= 64 MB) {verdict}"
+    )
 
 
 if __name__ == "__main__":
