@@ -157,3 +157,11 @@ def test_no_project_here_gives_a_hint(tmp_path: Path) -> None:
     result = sluiceway("run", cwd=tmp_path)
     assert result.returncode == 1
     assert "sluiceway init" in result.stderr
+
+
+def test_usage_errors_exit_with_two_and_show_usage(tmp_path: Path) -> None:
+    for args in (("run", "--no-such-option"), ("no-such-command",)):
+        result = sluiceway(*args, cwd=tmp_path)
+        assert result.returncode == 2, args
+        assert "Usage: sluiceway" in result.stderr
+        assert "Traceback" not in result.stderr

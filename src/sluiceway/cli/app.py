@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn
 
-import click
 import typer
 
 from sluiceway.cli.context import CliState
@@ -99,7 +100,8 @@ def run(
     from sluiceway.cli.commands.run import execute
 
     state = _state(ctx)
-    result = execute(state, state.load(pipeline), select=select, as_json=as_json)
+    with interruptible():
+        result = execute(state, state.load(pipeline), select=select, as_json=as_json)
     if result.status.value != "succeeded":
         raise typer.Exit(1)
 
@@ -195,7 +197,8 @@ def demo(
     from sluiceway.cli.commands.demo import run_demo
 
     del no_serve  # nothing to serve yet; the flag is accepted so scripts can rely on it
-    result = run_demo(_state(ctx), scale=scale, seed=seed, out=out, as_json=as_json)
+    with interruptible():
+        result = run_demo(_state(ctx), scale=scale, seed=seed, out=out, as_json=as_json)
     if result.status.value != "succeeded":
         raise typer.Exit(1)
 
@@ -214,31 +217,42 @@ def demo_generate(
     from sluiceway.cli.commands.demo import generate_data
 
     day = dt.date.fromisoformat(as_of) if as_of else None
-    generate_data(out.resolve(), scale=scale, seed=seed, as_of=day)
+    with interruptible():
+        generate_data(out.resolve(), scale=scale, seed=seed, as_of=day)
 
 
 def run_cli(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code instead of exiting."""
+    """Run the command line; returns the exit code instead of exiting.
+
+    Typer reports usage errors itself (exit code 2) and ends every command with SystemExit;
+    our own errors propagate to here and print as one paragraph.
+    """
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("SLUICEWAY_DEBUG") == "1"
     command = typer.main.get_command(app)
     try:
-        # Without standalone mode click returns a command's exit code instead of exiting.
-        code = command.main(args=args, prog_name="sluiceway", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        sys.stderr.write("Interrupted.\n")
-        return 130
+        command.main(args=args, prog_name="sluiceway", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception as exc:
         from sluiceway.cli.render import print_error
 
         print_error(exc, debug=debug)
         return 1
-    return code if isinstance(code, int) else 0
+    return 0
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C during a long command: a short message and exit code 130, not a traceback.
+
+    The runner has already recorded the run as cancelled and rolled back the current load.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        raise typer.Exit(130) from None
 
 
 def main() -> NoReturn:
