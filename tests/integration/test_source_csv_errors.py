@@ -10,32 +10,11 @@ import pyarrow as pa
 import pytest
 
 from sluiceway.core.errors import MalformedInputError, SchemaError
-from sluiceway.core.names import TableRef
 from sluiceway.sources.base import ReadContext
 from sluiceway.sources.files.csv import CsvSource, CsvSpec
-from sluiceway.spec.models import BadRowPolicy, SourceSettings
+from tests.source_context import read_context as _ctx
 
 pytestmark = pytest.mark.integration
-
-
-def _ctx(root: Path, on_bad_rows: BadRowPolicy = "fail", batch_size: int = 65_536) -> ReadContext:
-    settings = SourceSettings(
-        name="s",
-        table=TableRef("s"),
-        write="append",
-        primary_key=(),
-        batch_size=batch_size,
-        lineage=False,
-        on_bad_rows=on_bad_rows,
-    )
-    return ReadContext(
-        pipeline="p",
-        run_id="r",
-        load_id="l",
-        settings=settings,
-        resolve_path=lambda p: root / p,
-        display_path=lambda p: p.name,
-    )
 
 
 def _source(path: str | list[str], **options: Any) -> CsvSource:

@@ -9,34 +9,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from sluiceway.core.names import TableRef
-from sluiceway.sources.base import ReadContext
 from sluiceway.sources.files.csv import CsvSource, CsvSpec
-from sluiceway.spec.models import SourceSettings
+from tests.source_context import read_context as _ctx
 
 pytestmark = pytest.mark.integration
 
 UTC = dt.UTC
-
-
-def _ctx(root: Path) -> ReadContext:
-    settings = SourceSettings(
-        name="s",
-        table=TableRef("s"),
-        write="append",
-        primary_key=(),
-        batch_size=65_536,
-        lineage=False,
-        on_bad_rows="fail",
-    )
-    return ReadContext(
-        pipeline="p",
-        run_id="r",
-        load_id="l",
-        settings=settings,
-        resolve_path=lambda p: root / p,
-        display_path=lambda p: p.name,
-    )
 
 
 def _column(root: Path, values: list[str], **options: Any) -> tuple[pa.DataType, list[Any]]:

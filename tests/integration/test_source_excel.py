@@ -14,34 +14,11 @@ import pytest
 from openpyxl import Workbook
 
 from sluiceway.core.errors import MalformedInputError, SchemaError, SourceError
-from sluiceway.core.names import TableRef
 from sluiceway.sources.base import ReadContext
 from sluiceway.sources.files.excel import ExcelSource, ExcelSpec
-from sluiceway.spec.models import BadRowPolicy, SourceSettings
+from tests.source_context import read_context as _ctx
 
 pytestmark = pytest.mark.integration
-
-
-def _ctx(
-    root: Path, *, lineage: bool = False, on_bad_rows: BadRowPolicy = "fail", batch_size: int = 100
-) -> ReadContext:
-    settings = SourceSettings(
-        name="s",
-        table=TableRef("s"),
-        write="append",
-        primary_key=(),
-        batch_size=batch_size,
-        lineage=lineage,
-        on_bad_rows=on_bad_rows,
-    )
-    return ReadContext(
-        pipeline="p",
-        run_id="r",
-        load_id="l",
-        settings=settings,
-        resolve_path=lambda p: root / p,
-        display_path=lambda p: p.name,
-    )
 
 
 def _source(path: str | list[str], **options: Any) -> ExcelSource:

@@ -12,43 +12,16 @@ import pytest
 from openpyxl import Workbook
 
 from sluiceway.core.errors import CancelledError, MalformedInputError, SourceNotFoundError
-from sluiceway.core.names import TableRef
-from sluiceway.sources.base import ProgressSink, ReadContext, Source
+from sluiceway.sources.base import ProgressSink, Source
 from sluiceway.sources.files.csv import CsvSource, CsvSpec
 from sluiceway.sources.files.excel import ExcelSource, ExcelSpec
 from sluiceway.sources.files.json import JsonSource, JsonSpec
 from sluiceway.sources.files.parquet import ParquetSource, ParquetSpec
-from sluiceway.spec.models import BadRowPolicy, SourceSettings
+from tests.source_context import read_context as _ctx
 
 pytestmark = pytest.mark.integration
 
 KINDS = ["csv", "ndjson", "parquet", "xlsx"]
-
-
-def _ctx(
-    root: Path,
-    *,
-    batch_size: int = 65_536,
-    lineage: bool = False,
-    on_bad_rows: BadRowPolicy = "fail",
-) -> ReadContext:
-    settings = SourceSettings(
-        name="s",
-        table=TableRef("s"),
-        write="append",
-        primary_key=(),
-        batch_size=batch_size,
-        lineage=lineage,
-        on_bad_rows=on_bad_rows,
-    )
-    return ReadContext(
-        pipeline="p",
-        run_id="r",
-        load_id="l",
-        settings=settings,
-        resolve_path=lambda p: root / p,
-        display_path=lambda p: p.relative_to(root).as_posix(),
-    )
 
 
 def _source(kind: str, path: str | list[str], columns: dict[str, str] | None = None) -> Source[Any]:

@@ -13,10 +13,8 @@ import pytest
 import zstandard
 
 from sluiceway.core.errors import MalformedInputError, SchemaError
-from sluiceway.core.names import TableRef
-from sluiceway.sources.base import ReadContext
 from sluiceway.sources.files.json import JsonSource, JsonSpec
-from sluiceway.spec.models import SourceSettings
+from tests.source_context import read_context as _ctx
 
 pytestmark = pytest.mark.integration
 
@@ -55,26 +53,6 @@ LOADED = [
     {**RECORDS[0], "day": dt.date(2024, 1, 31)},
     {**RECORDS[1], "price": 2.0, "day": dt.date(2024, 2, 29)},
 ]
-
-
-def _ctx(root: Path, *, lineage: bool = False) -> ReadContext:
-    settings = SourceSettings(
-        name="s",
-        table=TableRef("s"),
-        write="append",
-        primary_key=(),
-        batch_size=65_536,
-        lineage=lineage,
-        on_bad_rows="fail",
-    )
-    return ReadContext(
-        pipeline="p",
-        run_id="r",
-        load_id="l",
-        settings=settings,
-        resolve_path=lambda p: root / p,
-        display_path=lambda p: p.name,
-    )
 
 
 def _read(root: Path, path: str | list[str], kind: str = "json", **options: Any) -> pa.Table:

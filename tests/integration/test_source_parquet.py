@@ -12,32 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from sluiceway.core.errors import MalformedInputError, SchemaError
-from sluiceway.core.names import TableRef
-from sluiceway.sources.base import ReadContext
 from sluiceway.sources.files.parquet import ParquetSource, ParquetSpec
-from sluiceway.spec.models import SourceSettings
+from tests.source_context import read_context as _ctx
 
 pytestmark = pytest.mark.integration
-
-
-def _ctx(root: Path, *, lineage: bool = False) -> ReadContext:
-    settings = SourceSettings(
-        name="s",
-        table=TableRef("s"),
-        write="append",
-        primary_key=(),
-        batch_size=65_536,
-        lineage=lineage,
-        on_bad_rows="fail",
-    )
-    return ReadContext(
-        pipeline="p",
-        run_id="r",
-        load_id="l",
-        settings=settings,
-        resolve_path=lambda p: root / p,
-        display_path=lambda p: p.name,
-    )
 
 
 def _source(path: str | list[str], **options: Any) -> ParquetSource:

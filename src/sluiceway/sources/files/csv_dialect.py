@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 
 from sluiceway.core.errors import Location, MalformedInputError
+from sluiceway.sources.files.headers import column_names
 
 CANDIDATES = (",", ";", "\t", "|")
 SAMPLE_LINES = 200
@@ -61,7 +62,7 @@ def detect_dialect(
     chosen = delimiter or _best_delimiter(sample, quote_char)
     rows = list(csv.reader(io.StringIO(sample), delimiter=chosen, quotechar=quote_char))
     first = rows[0] if rows else []
-    header = _clean_header(first) if has_header else [f"column{i}" for i in range(len(first))]
+    header = column_names(first) if has_header else [f"column{i}" for i in range(len(first))]
     sample_bytes = len(sample.encode(encoding, errors="replace"))
     per_row = sample_bytes / max(1, min(len(lines), SAMPLE_LINES))
     return Dialect(delimiter=chosen, quote=quote_char, header=header, bytes_per_row=per_row)
@@ -98,19 +99,3 @@ def _best_delimiter(sample: str, quote: str) -> str:
         if score[:2] > best[:2]:
             best = score
     return best[2]
-
-
-def _clean_header(fields: list[str]) -> list[str]:
-    """Header fields as column names: trimmed, blanks named ``columnN``, repeats suffixed."""
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for index, raw in enumerate(fields):
-        name = raw.strip() or f"column{index}"
-        key = name.lower()
-        if key in seen:
-            seen[key] += 1
-            name = f"{name}_{seen[key]}"
-        else:
-            seen[key] = 0
-        names.append(name)
-    return names

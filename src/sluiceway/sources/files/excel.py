@@ -24,6 +24,7 @@ from sluiceway.core.rejects import Reject
 from sluiceway.core.sql_types import arrow_type, parse_sql_type
 from sluiceway.schema.promotion import promote
 from sluiceway.sources.base import ReadContext, Source
+from sluiceway.sources.files.headers import column_names
 from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
 
@@ -132,7 +133,7 @@ class ExcelSource(Source[ExcelSpec]):
                     f"sheet {sheet.title!r} has no header in row {self.config.header_row}",
                     location=Location(file=display),
                 )
-            header = _header(first)
+            header = column_names(first)
             types: dict[str, pa.DataType] = dict.fromkeys(header, pa.null())
             for count, row in enumerate(rows):
                 if count >= self.config.sample_size:
@@ -166,7 +167,7 @@ class ExcelSource(Source[ExcelSpec]):
                 total_rows = max(1, (sheet.max_row or 1) - self.config.header_row)
                 rows = self._rows(sheet)
                 # Cells are picked by name: with union_by_name, files may order columns apart.
-                where = {name: i for i, name in enumerate(_header(next(rows, ())))}
+                where = {name: i for i, name in enumerate(column_names(next(rows, ())))}
                 positions = [where.get(f.name) for f in data_fields]
                 buffer: list[tuple[int, tuple[Any, ...]]] = []
                 seen = 0
@@ -307,18 +308,3 @@ def _first_misfit(values: tuple[Any, ...], fields: list[pa.Field]) -> tuple[int,
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
             return index, f"{value!r} is not a valid {field.type}"
     return None
-
-
-def _header(row: tuple[Any, ...]) -> list[str]:
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for index, value in enumerate(row):
-        name = str(value).strip() if value is not None else f"column{index}"
-        key = name.lower()
-        if key in seen:
-            seen[key] += 1
-            name = f"{name}_{seen[key]}"
-        else:
-            seen[key] = 0
-        names.append(name)
-    return names
