@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sluiceway.core.errors import ConfigError, ConfigIssue
+from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
 from sluiceway.engine.registry import Registry
 from sluiceway.sources.files.csv import CsvSpec
@@ -15,32 +15,9 @@ from sluiceway.sources.files.parquet import ParquetSpec
 from sluiceway.spec.models import SourceDefaults, SourceSettings
 from sluiceway.warehouses.duckdb.warehouse import DuckDBSpec
 from tests.conftest import WritePipeline
+from tests.spec_helpers import csv_source, places, problems, single
 
 pytestmark = pytest.mark.unit
-
-
-def problems(registry: Registry, path: Path) -> list[ConfigIssue]:
-    """The issues of a file that must not load (no environment variables are set)."""
-    with pytest.raises(ConfigError) as caught:
-        registry.load(path, env={})
-    return caught.value.issues
-
-
-def places(issues: list[ConfigIssue]) -> list[tuple[int | None, int | None, str]]:
-    return [(issue.line, issue.column, issue.path) for issue in issues]
-
-
-def single(registry: Registry, path: Path) -> ConfigIssue:
-    issues = problems(registry, path)
-    assert len(issues) == 1, issues
-    return issues[0]
-
-
-def csv_source(extra: str) -> str:
-    """A pipeline whose one csv source has ``extra`` as its line 6 (column 5)."""
-    return (
-        f"pipeline: shop\nsources:\n  orders:\n    type: csv\n    path: orders.csv\n    {extra}\n"
-    )
 
 
 # --- a valid file ------------------------------------------------------------------------------
