@@ -17,6 +17,7 @@ from sluiceway.spec.loader import load_pipeline
 from sluiceway.spec.models import PipelineSpec, SourceSpec
 from sluiceway.warehouses.duckdb.warehouse import DuckDBSpec
 from tests.conftest import WritePipeline
+from tests.spec_helpers import csv_source
 
 pytestmark = pytest.mark.unit
 
@@ -51,12 +52,6 @@ def vault_failure(path: Path, env: dict[str, str]) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
         load_pipeline(path, VaultPipeline, env=env, default_warehouse={"type": "duckdb"})
     return caught.value
-
-
-def csv_source(extra: str) -> str:
-    return (
-        f"pipeline: shop\nsources:\n  orders:\n    type: csv\n    path: orders.csv\n    {extra}\n"
-    )
 
 
 def test_a_literal_bad_value_is_echoed(registry: Registry, write_pipeline: WritePipeline) -> None:
