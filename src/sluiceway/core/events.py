@@ -28,7 +28,6 @@ class EventKind(StrEnum):
     ROWS_REJECTED = "rows_rejected"
     LOAD_COMMITTED = "load_committed"
     FILE_STARTED = "file_started"
-    FILE_FINISHED = "file_finished"
 
 
 @dataclass(frozen=True, slots=True)

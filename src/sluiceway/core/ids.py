@@ -21,11 +21,3 @@ def new_id(now_ms: int | None = None) -> str:
         value, index = divmod(value, 32)
         chars.append(_CROCKFORD[index])
     return "".join(reversed(chars))
-
-
-def id_timestamp_ms(ulid: str) -> int:
-    """The millisecond timestamp encoded in a ULID."""
-    value = 0
-    for char in ulid[:10].upper():
-        value = value * 32 + _CROCKFORD.index(char)
-    return value

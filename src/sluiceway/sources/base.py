@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import pyarrow as pa
 
@@ -110,7 +110,3 @@ class Source(ABC, Generic[C]):
     @abstractmethod
     def read(self, ctx: ReadContext) -> pa.RecordBatchReader:
         """Open the input and return a reader of bounded-size batches with one schema."""
-
-    def describe(self) -> dict[str, Any]:
-        """A short, secret-free description for logs and the run summary."""
-        return {"type": self.config.type}

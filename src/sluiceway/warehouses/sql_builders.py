@@ -62,19 +62,13 @@ def last_row_per_key(source: exp.Table, keys: Sequence[str], order: exp.Expr) ->
     return exp.select(exp.Star()).from_(source).qualify(window.eq(exp.Literal.number(1)))
 
 
-def create_table_as(
-    target: exp.Table, query: exp.Query, *, empty: bool = False, replace: bool = False
-) -> exp.Create:
+def create_table_as(target: exp.Table, query: exp.Query, *, empty: bool = False) -> exp.Create:
     body = query.limit(0) if empty and isinstance(query, exp.Select) else query
-    return exp.Create(this=target, kind="TABLE", expression=body, replace=replace)
+    return exp.Create(this=target, kind="TABLE", expression=body)
 
 
 def drop_table(target: exp.Table) -> exp.Drop:
     return exp.Drop(tables=[target], kind="TABLE", exists=True)
-
-
-def select_all(source: exp.Table) -> exp.Select:
-    return exp.select(exp.Star()).from_(source)
 
 
 def select_columns(source: exp.Table, columns: Sequence[str]) -> exp.Select:
