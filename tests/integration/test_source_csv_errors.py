@@ -183,7 +183,8 @@ def test_an_unterminated_quote_names_its_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "data"),
-    [("empty.csv", b""), ("empty.csv.gz", gzip.compress(b"")), ("blank.csv", b"\n\n  \n")],
+    [("empty.csv", b""), ("empty.csv.gz", gzip.compress(b"", mtime=0)), ("blank.csv", b"\n\n  \n")],
+    ids=["zero-bytes", "empty-gzip", "blank-lines"],
 )
 def test_an_empty_file_is_an_error_before_any_row(tmp_path: Path, name: str, data: bytes) -> None:
     (tmp_path / "a_good.csv").write_text("a\n1\n")

@@ -150,7 +150,9 @@ def test_malformed_json_is_an_error_naming_file_and_line(
     assert str(caught.value).startswith(f"f.ndjson:{line}: malformed JSON")
 
 
-@pytest.mark.parametrize("data", [b"", b"  \n", gzip.compress(b"")])
+@pytest.mark.parametrize(
+    "data", [b"", b"  \n", gzip.compress(b"", mtime=0)], ids=["zero-bytes", "blank", "empty-gzip"]
+)
 def test_an_empty_file_is_an_error_before_any_row(tmp_path: Path, data: bytes) -> None:
     (tmp_path / "a_good.json").write_text('[{"id": 1}]')
     (tmp_path / "f.json").write_bytes(data)
