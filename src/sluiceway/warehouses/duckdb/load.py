@@ -1,9 +1,11 @@
 """One load into DuckDB: a transaction that stages, merges, rejects and records.
 
-The staging table lives in ``_sluiceway_staging`` inside the load's own transaction: it is never
-visible to others, and a rollback (or a killed process) removes it with everything else.
-DuckDB writes large uncommitted inserts to the database file as it goes, so staging a file
-larger than memory does not grow memory.
+Each load has its own connection (a cursor of the warehouse's) and its own transaction.
+Appends and replaces write straight into the target inside it; merges (and loads whose staged
+rows must be inspected first) stage into a table in ``_sluiceway_staging``, also inside it, so
+no one else ever sees staged rows and a rollback, or a killed process, removes them with
+everything else. DuckDB writes large uncommitted inserts to the database file as it goes, so
+staging a file larger than memory does not grow memory.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlglot import exp
 
 from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import DataError, Location, SluicewayError, WarehouseError
-from sluiceway.core.names import LOAD_ID_COLUMN, TableRef
+from sluiceway.core.names import LOAD_ID_COLUMN, SOURCE_COLUMN, TableRef
 from sluiceway.core.rejects import Reject
 from sluiceway.core.sql_quoting import quote_identifier
 from sluiceway.warehouses import sql_builders as sb
@@ -153,6 +155,7 @@ class DuckDBLoad(Load):
         self._record(result)
         self._run("COMMIT")
         self._open = False
+        self._con.close()
         return result
 
     def rollback(self) -> None:
@@ -162,6 +165,8 @@ class DuckDBLoad(Load):
         # The connection may already be gone; nothing was committed either way.
         with contextlib.suppress(duckdb.Error):
             self._con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):
+            self._con.close()
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -210,8 +215,6 @@ class DuckDBLoad(Load):
         return count
 
     def _source_column(self, alias: str) -> str:
-        from sluiceway.core.names import SOURCE_COLUMN
-
         if SOURCE_COLUMN in self._columns(self._staging):
             return f"{alias}.{quote_identifier(SOURCE_COLUMN)}"
         return "NULL"
