@@ -126,3 +126,30 @@ def test_kill_around_commit_is_all_or_nothing(tmp_path: Path) -> None:
         assert changed == ROWS - 1
     else:
         assert (loads, changed) == (1, 0)
+
+
+def test_ctrl_c_mid_load_cancels_the_run_and_keeps_nothing(tmp_path: Path) -> None:
+    root = make_project(tmp_path, "append")
+    assert sluiceway("run", cwd=root).returncode == 0
+    before = snapshot(root)
+    with subprocess.Popen(
+        [*COMMAND, "--log-format", "json", "run"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    ) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("{") and json.loads(line)["event"] == "batch_staged":
+                process.send_signal(signal.SIGINT)
+                break
+        tail = process.stderr.readlines()
+        process.wait(60)
+    assert process.returncode == 130
+    assert "Interrupted." in "".join(tail)
+    assert "Traceback" not in "".join(tail)
+    assert snapshot(root) == before
+    runs = json.loads(sluiceway("runs", "--json", cwd=root).stdout)
+    assert runs[0]["status"] == "cancelled"
