@@ -6,6 +6,7 @@ import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -17,11 +18,11 @@ from sluiceway.spec.loader import LoadedPipeline
 REQUIRE_SERVICES = os.environ.get("SLUICEWAY_REQUIRE_SERVICES") == "1"
 
 
-def service_unavailable(reason: str) -> None:
+def service_unavailable(reason: str) -> NoReturn:
     """Skip with ``reason`` on a laptop; fail under CI (SLUICEWAY_REQUIRE_SERVICES=1)."""
     if REQUIRE_SERVICES:
         pytest.fail(f"required service unavailable: {reason}")
-    pytest.skip(f"service unavailable: {reason}")
+    pytest.skip(reason=f"service unavailable: {reason}")
 
 
 @pytest.fixture

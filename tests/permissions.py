@@ -24,10 +24,10 @@ def unwritable(folder: Path) -> Iterator[None]:
         return
     chattr = shutil.which("chattr")
     if chattr is None:
-        pytest.skip("running as root without chattr: cannot make a folder unwritable")
+        pytest.skip(reason="running as root without chattr: cannot make a folder unwritable")
     done = subprocess.run([chattr, "+i", str(folder)], capture_output=True, check=False)
     if done.returncode != 0:
-        pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")
+        pytest.skip(reason=f"chattr +i is not supported here: {done.stderr.decode().strip()}")
     try:
         yield
     finally:

@@ -8,7 +8,6 @@ zone would hand back.
 from __future__ import annotations
 
 import importlib.util
-import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.meta import MetaStore, migrate
 from sluiceway.meta.migrate import HEAD_REVISION, schema_revisions
 from sluiceway.meta.tables import metadata
+from tests.conftest import service_unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +34,7 @@ RUN_B = "01JAAAAAAAAAAAAAAAAAAAAAB2"
 
 
 def _unavailable(reason: str) -> NoReturn:
-    message = f"PostgreSQL service not reachable at 127.0.0.1:5432: {reason}"
-    if os.environ.get("SLUICEWAY_REQUIRE_SERVICES") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+    service_unavailable(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {reason}")
 
 
 @pytest.fixture(scope="module")
