@@ -478,13 +478,16 @@ def test_a_store_from_a_newer_sluiceway_is_refused(state_dir: Path) -> None:
     assert _run_sql(state_dir, "SELECT run_id FROM runs") == [(RUN_A,)]
 
 
+# The revision after the current head, whatever that is.
+_NEXT_REVISION = f"{int(HEAD_REVISION) + 1:04d}"
+
 _REBUILD_RUNS = textwrap.dedent(
-    """
+    f"""
     import sqlalchemy as sa
     from alembic import op
 
-    revision = "0002"
-    down_revision = "0001"
+    revision = "{_NEXT_REVISION}"
+    down_revision = "{HEAD_REVISION}"
     branch_labels = None
     depends_on = None
 
@@ -509,15 +512,16 @@ def test_a_migration_that_rebuilds_runs_keeps_their_steps(
         store.start_step(RUN_A, "extract", kind="extract")
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_rebuild_runs.py").write_text(_REBUILD_RUNS, encoding="utf-8")
+    migration = scripts / "versions" / f"{_NEXT_REVISION}_rebuild_runs.py"
+    migration.write_text(_REBUILD_RUNS, encoding="utf-8")
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
-    monkeypatch.setattr(migrate, "HEAD_REVISION", "0002")
+    monkeypatch.setattr(migrate, "HEAD_REVISION", _NEXT_REVISION)
 
     # With foreign keys on, dropping the old runs table would cascade into step_runs.
     with MetaStore.for_state_dir(state_dir) as store:
         assert [step.step for step in store.list_steps(RUN_A)] == ["extract"]
         with store.engine.connect() as connection:
-            assert schema_revisions(connection) == {"0002"}
+            assert schema_revisions(connection) == {_NEXT_REVISION}
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 

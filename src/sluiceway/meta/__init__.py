@@ -1,6 +1,6 @@
-"""The metadata store: runs and step runs, in SQLite (WAL) or PostgreSQL."""
+"""The metadata store: runs, step runs and schema versions, in SQLite (WAL) or PostgreSQL."""
 
-from sluiceway.meta.records import RunRecord, StepRecord
+from sluiceway.meta.records import RunRecord, SchemaTableRecord, SchemaVersionRecord, StepRecord
 from sluiceway.meta.store import MetaStore
 
-__all__ = ["MetaStore", "RunRecord", "StepRecord"]
+__all__ = ["MetaStore", "RunRecord", "SchemaTableRecord", "SchemaVersionRecord", "StepRecord"]

@@ -1,4 +1,4 @@
-"""What the metadata store hands back: immutable records of runs and step runs."""
+"""What the metadata store hands back: immutable records of runs, step runs, schema versions."""
 
 from __future__ import annotations
 
@@ -117,6 +117,63 @@ class StepRecord:
             error_message=row["error_message"],
             details=row["details"] or {},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaVersionRecord:
+    """One version of a table's schema, as registered. ``created_at`` is timezone-aware UTC.
+
+    ``columns``, ``diff`` and ``aliases`` are plain JSON data, exactly as registered (the
+    metadata store does not interpret them; :mod:`sluiceway.schema` does):
+
+    - ``columns``: ``[{"name": "id", "type": "BIGINT", "nullable": False}, …]`` in table order;
+    - ``diff``: the changes from the previous version, ``{"added": […], "removed": […],
+      "type_changed": […], "nullability_changed": […], "renamed": […]}``;
+    - ``aliases``: ``{old column name: current name}``, every rename so far, sorted by old name.
+    """
+
+    warehouse: str
+    table_name: str
+    version: int
+    fingerprint: str
+    columns: list[dict[str, Any]] = field(hash=False)
+    diff: dict[str, Any] = field(hash=False)
+    aliases: dict[str, str] = field(hash=False)
+    reason: str
+    pipeline: str | None
+    run_id: str | None
+    load_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> SchemaVersionRecord:
+        """Build a record from a row of the ``schema_versions`` table."""
+        return cls(
+            warehouse=row["warehouse"],
+            table_name=row["table_name"],
+            version=row["version"],
+            fingerprint=row["fingerprint"],
+            columns=row["columns"],
+            diff=row["diff"],
+            # PostgreSQL's jsonb keeps object keys in an order of its own; sort them so that
+            # both backends hand the aliases back in the same order.
+            aliases=dict(sorted(row["aliases"].items())),
+            reason=row["reason"],
+            pipeline=row["pipeline"],
+            run_id=row["run_id"],
+            load_id=row["load_id"],
+            created_at=row["created_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaTableRecord:
+    """A table with a schema history: its latest version, and when that was registered."""
+
+    warehouse: str
+    table_name: str
+    latest_version: int
+    updated_at: datetime
 
 
 def _error_class(value: str | None) -> ErrorClass | None:

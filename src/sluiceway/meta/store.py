@@ -1,13 +1,13 @@
-"""The metadata store: what ran, when, how it went.
+"""The metadata store: what ran, when, how it went, and the schema history of every table.
 
 One :class:`MetaStore` wraps one SQLAlchemy engine: SQLite (WAL) in the project's ``.sluiceway/``
 folder by default, PostgreSQL when a team shares it. Opening a store brings its schema to the
 current revision (see :mod:`sluiceway.meta.migrate`).
 
 Every public method either succeeds or raises :class:`MetaStoreError` (:class:`NotFoundError`
-for an unknown run or step); SQLAlchemy's exceptions never leave this module, but stay attached
-as ``__cause__``. Misuse of the API (a naive datetime, finishing a run as "running") raises
-``ValueError``.
+for an unknown run, step or schema version); SQLAlchemy's exceptions never leave this module,
+but stay attached as ``__cause__``. Misuse of the API (a naive datetime, finishing a run as
+"running") raises ``ValueError``.
 
 Example::
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import ErrorClass, MetaStoreError, NotFoundError
 from sluiceway.core.status import RunStatus, StepStatus
+from sluiceway.meta import schema_registry
 from sluiceway.meta.engines import (
     WRITE_OPTIONS,
     create_meta_engine,
@@ -45,7 +46,7 @@ from sluiceway.meta.engines import (
 )
 from sluiceway.meta.migrate import ensure_schema
 from sluiceway.meta.process_liveness import process_is_alive
-from sluiceway.meta.records import RunRecord, StepRecord
+from sluiceway.meta.records import RunRecord, SchemaTableRecord, SchemaVersionRecord, StepRecord
 from sluiceway.meta.tables import UTCDateTime, runs, step_runs
 
 DB_FILENAME: Final = "meta.db"
@@ -59,7 +60,7 @@ _UNFINISHED_STEP: Final = frozenset({StepStatus.PENDING, StepStatus.RUNNING})
 
 
 class MetaStore:
-    """Runs and step runs, recorded in a SQL database through SQLAlchemy Core.
+    """Runs, step runs and schema versions, recorded in a SQL database through SQLAlchemy Core.
 
     Build one with :meth:`open` or :meth:`for_state_dir`; close it with :meth:`close` or use it
     as a context manager. A store is safe to share between threads, and any number of
@@ -469,6 +470,73 @@ class MetaStore:
             ):
                 raise self._unknown_run(run_id)
         return steps
+
+    # -- schema versions -------------------------------------------------------------------
+
+    def register_schema_version(
+        self,
+        warehouse: str,
+        table: str,
+        *,
+        columns: Sequence[Mapping[str, Any]],
+        fingerprint: str,
+        diff: Mapping[str, Any],
+        aliases: Mapping[str, str],
+        reason: str,
+        pipeline: str | None = None,
+        run_id: str | None = None,
+        load_id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> SchemaVersionRecord:
+        """Register a table's schema as its next version (1 for a new table) and return it.
+
+        If the latest version has the same ``fingerprint`` and ``aliases``, that version is
+        returned and nothing is written, so an idempotent re-run registers nothing. Processes
+        registering the same table at once get distinct, consecutive versions.
+
+        ``warehouse`` identifies the warehouse (``duckdb:/abs/path.duckdb``); ``table`` is
+        compared case-insensitively and stored lower-cased. ``columns`` (``[{"name", "type",
+        "nullable"}, …]``), ``diff`` and ``aliases`` (``{old name: current name}``) must be
+        plain JSON data and are stored as given; ``reason`` is ``load``, ``observed`` or
+        ``declared``. Misuse raises ``ValueError``.
+        """
+        new = schema_registry.prepare(
+            warehouse,
+            table,
+            columns=columns,
+            fingerprint=fingerprint,
+            diff=diff,
+            aliases=aliases,
+            reason=reason,
+            pipeline=pipeline,
+            run_id=run_id,
+            load_id=load_id,
+            created_at=created_at,
+        )
+        action = f"register a schema version of table {new.table_name}"
+        with translate_errors(self._where, action):
+            return schema_registry.register(self._writer, new)
+
+    def latest_schema_version(self, warehouse: str, table: str) -> SchemaVersionRecord | None:
+        """The newest schema version of a table; ``None`` if it has none."""
+        with self._read(f"read the schema of table {table}") as connection:
+            return schema_registry.latest(connection, warehouse, table)
+
+    def schema_history(self, warehouse: str, table: str) -> list[SchemaVersionRecord]:
+        """Every schema version of a table, oldest first; empty if it has none."""
+        with self._read(f"read the schema history of table {table}") as connection:
+            return schema_registry.history(connection, warehouse, table)
+
+    def schema_version(self, warehouse: str, table: str, version: int) -> SchemaVersionRecord:
+        """One schema version of a table; :class:`NotFoundError` lists the versions it has."""
+        with self._read(f"read version {version} of the schema of table {table}") as connection:
+            return schema_registry.version(connection, warehouse, table, version, where=self._where)
+
+    def schema_tables(self, warehouse: str | None = None) -> list[SchemaTableRecord]:
+        """The tables with a schema history, of one warehouse or all, sorted by warehouse and
+        table, each with its latest version and when that was registered."""
+        with self._read("list the tables with a schema history") as connection:
+            return schema_registry.tables(connection, warehouse)
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -151,3 +151,23 @@ step_runs = Table(
     Column("details", JSONDocument(), nullable=True),
     PrimaryKeyConstraint("run_id", "step", "attempt"),
 )
+
+schema_versions = Table(
+    "schema_versions",
+    metadata,
+    Column("warehouse", Text, nullable=False, doc="the warehouse's id, e.g. duckdb:/abs/wh.duckdb"),
+    Column("table_name", Text, nullable=False, doc="lower-cased, e.g. bronze.customers"),
+    Column("version", Integer, nullable=False, doc="1, 2, 3… per warehouse and table"),
+    Column("fingerprint", Text, nullable=False, doc="a hash of the columns"),
+    Column("columns", JSONDocument(), nullable=False, doc="[{name, type, nullable}, …]"),
+    Column("diff", JSONDocument(), nullable=False, doc="the changes from the previous version"),
+    Column("aliases", JSONDocument(), nullable=False, doc="{old name: current name} of renames"),
+    Column("reason", String(16), nullable=False, doc="load, observed or declared"),
+    Column("pipeline", Text, nullable=True),
+    Column("run_id", Text, nullable=True, doc="the run that registered it"),
+    Column("load_id", Text, nullable=True, doc="the warehouse load that registered it"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # Its index is what finds a table's latest version: equality on the first two columns, then
+    # the highest version, read backwards from the end of the range. No second index is needed.
+    PrimaryKeyConstraint("warehouse", "table_name", "version"),
+)
