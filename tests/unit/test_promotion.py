@@ -78,7 +78,9 @@ def _same(a: pa.DataType | None, b: pa.DataType | None) -> bool:
         (pa.timestamp("us", tz="Europe/Paris"), pa.timestamp("us", tz="Asia/Tokyo"), UTC_TS),
         (pa.timestamp("us"), UTC_TS, None),
         (pa.date32(), pa.int32(), None),
-        (pa.bool_(), pa.float64(), None),
+        (pa.bool_(), pa.float64(), pa.float64()),
+        (pa.bool_(), pa.decimal128(5, 2), pa.decimal128(5, 2)),
+        (pa.bool_(), pa.date32(), None),
         # text holds any scalar, never a nested value
         (pa.string(), pa.int64(), pa.string()),
         (pa.large_string(), pa.string(), pa.string()),

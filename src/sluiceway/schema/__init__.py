@@ -1,1 +1,1 @@
-"""The contract between incoming batches and their table: promotion, compatibility."""
+"""Table schemas and their contract: model, diff, promotion, casting, registry, export."""

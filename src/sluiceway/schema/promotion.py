@@ -90,8 +90,10 @@ def _numeric(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
         return pa.decimal128(integral + scale, scale)
     if pa.types.is_decimal(a) and pa.types.is_floating(b):
         return pa.float64()
-    if pa.types.is_boolean(a) and pa.types.is_integer(b):
-        return b
+    if pa.types.is_boolean(a) and (
+        pa.types.is_integer(b) or pa.types.is_floating(b) or pa.types.is_decimal(b)
+    ):
+        return b  # 0 and 1 fit every numeric type, so widening stays transitive
     return None
 
 

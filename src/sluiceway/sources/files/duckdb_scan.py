@@ -23,8 +23,8 @@ from sluiceway.core.names import SOURCE_COLUMN
 from sluiceway.core.rejects import Reject
 from sluiceway.core.sql_quoting import quote_identifier
 from sluiceway.core.sql_types import sql_type
+from sluiceway.schema.casting import INTEGER_PATTERN, decimal_pattern
 from sluiceway.sources.base import ReadContext
-from sluiceway.sources.files.text_types import INTEGER_PATTERN, decimal_pattern
 
 # Settings every private connection gets: never download or auto-load an extension (this machine
 # has parquet, json and icu built in, nothing else), keep row order so line numbers and

@@ -23,22 +23,9 @@ from typing import Any
 import duckdb
 
 from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.schema.casting import INTEGER_PATTERN
 
 _LEADING_ZERO = r"^\s*[+-]?0[0-9]"
-# DuckDB's text-to-integer cast rounds "12.5" to 13 and accepts "0x1F" and "1_000"; an integer
-# column must hold integers written as such, so the format is checked, not just the cast.
-INTEGER_PATTERN = r"\s*[+-]?[0-9]+\s*"
-
-
-def decimal_pattern(scale: int) -> str:
-    """Text a DECIMAL(p, ``scale``) holds without rounding: at most ``scale`` significant
-    decimals; trailing zeros beyond them (``1.230`` in DECIMAL(10,2)) are exact and allowed."""
-    # RE2 (DuckDB's regex engine) has no lookahead: ".5" needs its own alternative so that "."
-    # alone does not match.
-    some = rf"[0-9]{{1,{scale}}}0*" if scale > 0 else "0+"
-    return rf"\s*[+-]?([0-9]+(\.({some})?)?|\.{some})\s*"
-
-
 _DOUBLE_PATTERN = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
 _DATE_PATTERN = r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*"
 _TIME_PART = r"[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
