@@ -20,6 +20,8 @@ from sluiceway.core.errors import DataError, MalformedInputError, SluicewayError
 from sluiceway.core.ids import new_id
 from sluiceway.core.names import LOAD_ID_COLUMN, TableRef
 from sluiceway.core.rejects import Reject
+from sluiceway.schema.contract import AddColumn, RenameColumn, SchemaChange, SetColumnType
+from sluiceway.schema.model import ColumnSchema
 from sluiceway.warehouses.base import LoadRequest, LoadResult, Warehouse, WriteDisposition
 
 Rows = Sequence[dict[str, Any]]
@@ -63,6 +65,7 @@ class WarehouseContract:
         lineage: bool = False,
         on_bad_rows: str = "fail",
         separate_staging: bool = False,
+        schema_changes: tuple[SchemaChange, ...] = (),
     ) -> LoadRequest:
         return LoadRequest(
             load_id=new_id(),
@@ -75,6 +78,7 @@ class WarehouseContract:
             lineage=lineage,
             on_bad_rows=on_bad_rows,  # type: ignore[arg-type]
             separate_staging=separate_staging,
+            schema_changes=schema_changes,
         )
 
     def load(
@@ -124,11 +128,55 @@ class WarehouseContract:
         assert result.rows_inserted == 2
         assert self.count(warehouse, "items") == 3
 
-    def test_replace_swaps_rows_and_schema(self, warehouse: Warehouse[Any]) -> None:
+    @pytest.mark.parametrize("separate_staging", [False, True])
+    def test_replace_swaps_the_rows_and_keeps_the_table(
+        self, warehouse: Warehouse[Any], separate_staging: bool
+    ) -> None:
         self.load(warehouse, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
-        result = self.load(warehouse, [{"id": 9, "w": 1.5}], write="replace")
+        new_column = AddColumn(ColumnSchema("w", pa.float64()))
+        result = self.load(
+            warehouse,
+            [{"id": 9, "w": 1.5}],
+            write="replace",
+            schema_changes=(new_column,),
+            separate_staging=separate_staging,
+        )
         assert result.rows_inserted == 1
-        assert self.rows(warehouse, "items") == [{"id": 9, "w": 1.5}]
+        # The contract decided the new column; the old one stays, NULL for the new rows.
+        assert self.rows(warehouse, "items") == [{"id": 9, "v": None, "w": 1.5}]
+
+    def test_schema_changes_apply_inside_the_load_transaction(
+        self, warehouse: Warehouse[Any]
+    ) -> None:
+        self.load(warehouse, [{"id": 1, "phone": "555", "amount": 1}])
+        changes = (
+            RenameColumn("phone", "phone_number"),
+            SetColumnType("amount", pa.float64()),
+            AddColumn(ColumnSchema("tier", None)),
+        )
+        with warehouse.begin(self.request(schema_changes=changes)) as load:
+            load.stage(reader_of([{"id": 2, "phone_number": "556", "amount": 2.5}]))
+            load.rollback()
+        untouched = warehouse.table_schema(TableRef("items"))
+        assert untouched is not None
+        assert untouched.names == ["id", "phone", "amount"]
+        self.load(
+            warehouse,
+            [{"id": 2, "phone_number": "556", "amount": 2.5}],
+            schema_changes=changes,
+        )
+        schema = warehouse.table_schema(TableRef("items"))
+        assert schema is not None
+        assert [(f.name, f.type) for f in schema] == [
+            ("id", pa.int64()),
+            ("phone_number", pa.string()),
+            ("amount", pa.float64()),
+            ("tier", pa.string()),  # unresolved columns are stored as text
+        ]
+        assert self.rows(warehouse, "items") == [
+            {"id": 1, "phone_number": "555", "amount": 1.0, "tier": None},
+            {"id": 2, "phone_number": "556", "amount": 2.5, "tier": None},
+        ]
 
     def test_merge_inserts_updates_and_last_row_wins(self, warehouse: Warehouse[Any]) -> None:
         self.load(warehouse, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}], write="merge", key=("id",))
@@ -176,10 +224,10 @@ class WarehouseContract:
         )
         assert (result.rows_inserted, result.rows_rejected) == (1, 1)
         dlq = warehouse.query(
-            "SELECT reason, raw FROM _sluiceway.dlq WHERE load_id = ?", [result.load_id]
+            "SELECT error_class, raw FROM _sluiceway.dlq WHERE load_id = ?", [result.load_id]
         ).to_pylist()
         assert len(dlq) == 1
-        assert dlq[0]["reason"] == "null_primary_key"
+        assert dlq[0]["error_class"] == "null_primary_key"
         assert '"x"' in dlq[0]["raw"]
 
     # -- atomicity -------------------------------------------------------------------------
@@ -221,28 +269,31 @@ class WarehouseContract:
         result = self.load(warehouse, [{"id": 1}], rejects=rejects)
         assert result.rows_rejected == 2
         dlq = warehouse.query(
-            "SELECT seq, reason, file, line, column_name, raw, status FROM _sluiceway.dlq "
+            "SELECT seq, error_class, file, line, column_name, raw, status, attempts "
+            "FROM _sluiceway.dlq "
             "WHERE load_id = ? ORDER BY seq",
             [result.load_id],
         ).to_pylist()
         assert dlq == [
             {
                 "seq": 0,
-                "reason": "malformed",
+                "error_class": "malformed",
                 "file": "a.csv",
                 "line": 7,
                 "column_name": None,
                 "raw": "1,2,3",
                 "status": "open",
+                "attempts": 0,
             },
             {
                 "seq": 1,
-                "reason": "type_mismatch",
+                "error_class": "type_mismatch",
                 "file": "a.csv",
                 "line": None,
                 "column_name": "id",
                 "raw": "x",
                 "status": "open",
+                "attempts": 0,
             },
         ]
         record = warehouse.query(

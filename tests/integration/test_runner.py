@@ -96,7 +96,7 @@ def test_a_failing_step_rolls_back_alone(
     assert loads == [("good",)]
 
 
-def test_a_schema_mismatch_fails_before_anything_is_staged(
+def test_a_frozen_table_refuses_a_changed_schema_before_anything_is_staged(
     project: Path, write_pipeline: WritePipeline, run_pipeline: RunPipeline
 ) -> None:
     data = project / "data.csv"
@@ -105,7 +105,7 @@ def test_a_schema_mismatch_fails_before_anything_is_staged(
         """
         pipeline: strict
         sources:
-          items: {type: csv, path: data.csv}
+          items: {type: csv, path: data.csv, schema: {policy: freeze}}
         """
     )
     assert run_pipeline(path).status is RunStatus.SUCCEEDED
@@ -114,10 +114,31 @@ def test_a_schema_mismatch_fails_before_anything_is_staged(
     (step,) = result.steps
     assert isinstance(step.error, SchemaError)
     message = str(step.error)
-    assert "new column(s): cost" in message
-    assert "missing from the data: price" in message
+    assert "new column cost DOUBLE" in message
+    assert "column missing from the data: price DOUBLE" in message
     assert step.rows_read == 0
     assert table_rows(project, "SELECT id, price FROM items") == [(1, 2.5)]
+
+
+def test_by_default_a_changed_schema_evolves_the_table(
+    project: Path, write_pipeline: WritePipeline, run_pipeline: RunPipeline
+) -> None:
+    data = project / "data.csv"
+    data.write_text("id,price\n1,2.5\n")
+    path = write_pipeline(
+        """
+        pipeline: evolving
+        sources:
+          items: {type: csv, path: data.csv}
+        """
+    )
+    run_pipeline(path)
+    data.write_text("id,cost\n2,3.5\n")
+    (step,) = run_pipeline(path).steps
+    assert step.status is StepStatus.SUCCEEDED
+    assert step.schema_notes == ("cost: new column, added as DOUBLE",)
+    rows = table_rows(project, "SELECT id, price, cost FROM items ORDER BY id")
+    assert rows == [(1, 2.5, None), (2, None, 3.5)]
 
 
 def test_widening_into_the_table_type_is_accepted(
@@ -138,7 +159,7 @@ def test_widening_into_the_table_type_is_accepted(
     assert table_rows(project, "SELECT id, amount FROM items ORDER BY id") == [(1, 2.5), (2, 3.0)]
 
 
-def test_narrowing_into_the_table_type_is_refused(
+def test_narrowing_into_the_table_type_is_refused_when_frozen(
     project: Path, write_pipeline: WritePipeline, run_pipeline: RunPipeline
 ) -> None:
     data = project / "data.csv"
@@ -147,14 +168,14 @@ def test_narrowing_into_the_table_type_is_refused(
         """
         pipeline: narrow
         sources:
-          items: {type: csv, path: data.csv}
+          items: {type: csv, path: data.csv, schema: {policy: freeze}}
         """
     )
     run_pipeline(path)
     data.write_text("id,amount\n2,3.5\n")
     (step,) = run_pipeline(path).steps
     assert isinstance(step.error, SchemaError)
-    assert "amount: DOUBLE does not fit the table's BIGINT" in str(step.error)
+    assert "amount: DOUBLE would widen the table's BIGINT" in str(step.error)
 
 
 def test_selecting_sources(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import zipfile
 from collections.abc import Sequence
@@ -128,7 +129,7 @@ def test_a_cell_that_does_not_fit_after_the_sample(
         "n",
     )
     assert reject.raw is not None
-    assert shown in reject.raw
+    assert json.loads(reject.raw) == {"id": 20, "n": late}  # the row, as a JSON object
 
 
 def test_workbooks_of_a_glob_with_lineage_and_promotion(tmp_path: Path) -> None:

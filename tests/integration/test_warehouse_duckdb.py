@@ -40,8 +40,10 @@ def test_bookkeeping_is_created_once_and_versioned(tmp_path: Path) -> None:
     for _ in range(2):
         with make(tmp_path / "w.duckdb", tmp_path) as warehouse:
             warehouse.open()
-            versions = warehouse.query("SELECT version FROM _sluiceway.migrations").to_pylist()
-            assert versions == [{"version": LATEST_VERSION}]
+            versions = warehouse.query(
+                "SELECT version FROM _sluiceway.migrations ORDER BY version"
+            ).to_pylist()
+            assert versions == [{"version": v} for v in range(1, LATEST_VERSION + 1)]
 
 
 def test_a_newer_bookkeeping_version_is_refused(tmp_path: Path) -> None:

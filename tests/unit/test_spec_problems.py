@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from pydantic import BaseModel
 
 from sluiceway.core.errors import ConfigError
 from sluiceway.engine.registry import Registry
@@ -99,8 +100,13 @@ def test_unknown_source_key_suggests_the_close_one_and_lists_the_allowed(
     assert places([issue]) == [(6, 5, "sources.orders.delimeter")]
     assert issue.message == (
         "unknown key 'delimeter' (did you mean 'delimiter'?); allowed keys: "
-        + ", ".join(sorted(CsvSpec.model_fields))
+        + ", ".join(sorted(keys(CsvSpec)))
     )
+
+
+def keys(model: type[BaseModel]) -> list[str]:
+    """The keys users write: field names, or their alias (`schema`)."""
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
 def test_unknown_key_without_a_close_match_has_no_suggestion(
@@ -132,7 +138,7 @@ def test_unknown_key_lists_the_keys_of_the_chosen_source_kind(
 
     assert places([issue]) == [(6, 5, "sources.events.delimiter")]
     assert issue.message == "unknown key 'delimiter'; allowed keys: " + ", ".join(
-        sorted(JsonSpec.model_fields)
+        sorted(keys(JsonSpec))
     )
 
 
@@ -172,7 +178,7 @@ def test_unknown_key_inside_defaults(registry: Registry, write_pipeline: WritePi
     assert places([issue]) == [(4, 3, "defaults.batchsize")]
     assert issue.message == (
         "unknown key 'batchsize' (did you mean 'batch_size'?); "
-        "allowed keys: batch_size, lineage, on_bad_rows, write"
+        "allowed keys: batch_size, lineage, on_bad_rows, schema, write"
     )
 
 

@@ -28,8 +28,12 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="Past runs: `sluiceway runs` lists them.", no_args_is_help=False)
 demo_app = typer.Typer(help="The e-commerce demo.", no_args_is_help=False)
+schema_app = typer.Typer(help="Registered schema versions of tables.", no_args_is_help=True)
+dlq_app = typer.Typer(help="The dead-letter queue: rows that did not load.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(demo_app, name="demo")
+app.add_typer(schema_app, name="schema")
+app.add_typer(dlq_app, name="dlq")
 
 PipelineArg = Annotated[
     str | None,
@@ -167,6 +171,147 @@ def query(
     )
 
 
+PipelineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pipeline", "-p", help="Use this pipeline's warehouse (default: the project's)."
+    ),
+]
+TableArg = Annotated[str, typer.Argument(help="A table, e.g. bronze.customers.")]
+
+
+@schema_app.command("list")
+def schema_list(
+    ctx: typer.Context, pipeline: PipelineOption = None, as_json: JsonOption = False
+) -> None:
+    """Tables with a registered schema history."""
+    from sluiceway.cli.commands.schema import list_tables
+
+    list_tables(_state(ctx), pipeline=pipeline, as_json=as_json)
+
+
+@schema_app.command("show")
+def schema_show(
+    ctx: typer.Context,
+    table: TableArg,
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", min=1, help="Default: the latest.")
+    ] = None,
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A table's columns in its latest (or a given) schema version."""
+    from sluiceway.cli.commands.schema import show
+
+    show(_state(ctx), table, version=version, pipeline=pipeline, as_json=as_json)
+
+
+@schema_app.command("history")
+def schema_history(
+    ctx: typer.Context,
+    table: TableArg,
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every schema version of a table: when, by which run, what changed."""
+    from sluiceway.cli.commands.schema import history
+
+    history(_state(ctx), table, pipeline=pipeline, as_json=as_json)
+
+
+@schema_app.command("diff")
+def schema_diff(
+    ctx: typer.Context,
+    table: TableArg,
+    old: Annotated[int, typer.Argument(min=1, help="The earlier version.")],
+    new: Annotated[int, typer.Argument(min=1, help="The later version.")],
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What changed between two schema versions of a table."""
+    from sluiceway.cli.commands.schema import show_diff
+
+    show_diff(_state(ctx), table, old, new, pipeline=pipeline, as_json=as_json)
+
+
+@schema_app.command("export")
+def schema_export(
+    ctx: typer.Context,
+    table: TableArg,
+    output_format: Annotated[
+        Literal["json-schema", "avro"], typer.Option("--format", "-f", help="What to export.")
+    ] = "json-schema",
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", min=1, help="Default: the latest.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file.")] = None,
+    pipeline: PipelineOption = None,
+) -> None:
+    """A schema version as JSON Schema (one row) or an Avro record schema."""
+    from sluiceway.cli.commands.schema import export
+
+    export(
+        _state(ctx), table, version=version, output_format=output_format, out=out, pipeline=pipeline
+    )
+
+
+@dlq_app.command("list")
+def dlq_list(
+    ctx: typer.Context,
+    table: Annotated[
+        str | None, typer.Option("--table", "-t", help="Only this table's rows.")
+    ] = None,
+    load: Annotated[str | None, typer.Option("--load", help="Only this load's rows.")] = None,
+    error_class: Annotated[
+        str | None,
+        typer.Option("--class", help="malformed, type_mismatch, schema, null_primary_key, rule"),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Newest rows shown.")] = 50,
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rejected rows, newest first, with where they came from and why."""
+    from sluiceway.cli.commands.dlq import list_rows
+
+    list_rows(
+        _state(ctx),
+        table=table,
+        load=load,
+        error_class=error_class,
+        limit=limit,
+        pipeline=pipeline,
+        as_json=as_json,
+    )
+
+
+@dlq_app.command("show")
+def dlq_show(
+    ctx: typer.Context,
+    row_id: Annotated[str, typer.Argument(help="LOAD_ID:SEQ, as `dlq list` prints it.")],
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One rejected row: every field and the raw row."""
+    from sluiceway.cli.commands.dlq import show_row
+
+    show_row(_state(ctx), row_id, pipeline=pipeline, as_json=as_json)
+
+
+@dlq_app.command("count")
+def dlq_count(
+    ctx: typer.Context,
+    by: Annotated[
+        Literal["table", "error_class", "column", "source", "load"], typer.Option("--by")
+    ] = "table",
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """How many rows wait in the dead-letter queue, grouped."""
+    from sluiceway.cli.commands.dlq import count_rows
+
+    count_rows(_state(ctx), by=by, pipeline=pipeline, as_json=as_json)
+
+
 ScaleOption = Annotated[
     float, typer.Option("--scale", min=0.001, max=1000, help="1 ≈ 100k orders.")
 ]
@@ -198,8 +343,8 @@ def demo(
 
     del no_serve  # nothing to serve yet; the flag is accepted so scripts can rely on it
     with interruptible():
-        result = run_demo(_state(ctx), scale=scale, seed=seed, out=out, as_json=as_json)
-    if result.status.value != "succeeded":
+        results = run_demo(_state(ctx), scale=scale, seed=seed, out=out, as_json=as_json)
+    if any(r.status.value != "succeeded" for r in results):
         raise typer.Exit(1)
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sluiceway.engine.registry import Registry
     from sluiceway.spec.loader import LoadedPipeline
+    from sluiceway.warehouses.base import Warehouse
 
 
 @dataclass
@@ -54,3 +55,22 @@ class CliState:
 
         pipeline = self.default_pipeline()
         return pipeline.state_dir if pipeline is not None else self.root / STATE_DIR_NAME
+
+    def warehouse(self, pipeline: str | None) -> Warehouse[Any]:
+        """The warehouse of ``pipeline``, else of the project, else the default DuckDB file.
+
+        Not opened: callers open it read-only or writable as they need.
+        """
+        from sluiceway.warehouses.base import WarehouseContext
+
+        loaded = self.load(pipeline) if pipeline else self.default_pipeline()
+        if loaded is not None:
+            return self.registry.warehouses.create(
+                loaded.spec.warehouse, WarehouseContext(loaded.state_dir, loaded.resolve)
+            )
+        from sluiceway.warehouses.duckdb.warehouse import DuckDBSpec
+
+        root = self.root
+        return self.registry.warehouses.create(
+            DuckDBSpec(type="duckdb"), WarehouseContext(self.state_dir(), lambda p: root / p)
+        )

@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     ROWS_REJECTED = "rows_rejected"
     LOAD_COMMITTED = "load_committed"
     FILE_STARTED = "file_started"
+    SCHEMA_CHANGED = "schema_changed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Reject:
     source: str
-    reason: str  # a short category: malformed, type_mismatch, null_primary_key, ...
+    reason: str  # the error class: malformed, type_mismatch, schema, null_primary_key, rule
     message: str
     file: str | None = None
     line: int | None = None
     column: str | None = None
-    raw: str | None = None
+    raw: str | None = None  # JSON: the row as an object, or the unparseable line as a string
+    rule: str | None = None  # the quality rule that rejected it

@@ -30,9 +30,14 @@ from sluiceway.core.names import LOAD_ID_COLUMN
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
-from sluiceway.schema.contract import check_load
+from sluiceway.schema.contract import ContractPlan, plan_contract, resolve_placeholders
+from sluiceway.schema.diff import diff
+from sluiceway.schema.model import TableSchema
+from sluiceway.schema.registry import InMemorySchemaRegistry, SchemaRegistry, registered
+from sluiceway.schema.transform import BatchTransform
 from sluiceway.sources.base import CancelToken, ReadContext
 from sluiceway.spec.loader import LoadedPipeline
+from sluiceway.spec.models import SourceSettings
 from sluiceway.warehouses.base import LoadRequest, LoadResult, Warehouse, WarehouseContext
 
 
@@ -51,6 +56,8 @@ class StepResult:
     duration_s: float = 0.0
     load_id: str | None = None
     error: BaseException | None = None
+    schema_version: int | None = None  # the table's new schema version, if this load made one
+    schema_notes: tuple[str, ...] = ()  # what the contract did (columns added, variants, ...)
 
     @property
     def rows_loaded(self) -> int:
@@ -73,6 +80,8 @@ class StepResult:
             "duration_s": round(self.duration_s, 3),
             "rows_per_s": round(self.rows_per_s, 1),
             "load_id": self.load_id,
+            "schema_version": self.schema_version,
+            "schema_notes": list(self.schema_notes),
             "error": error_text(self.error) if self.error else None,
             "error_class": classify(self.error).value if self.error else None,
         }
@@ -141,12 +150,14 @@ class PipelineRunner:
         bus: EventBus,
         cancel: CancelToken | None = None,
         trigger: str = "cli",
+        schemas: SchemaRegistry | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.registry = registry
         self.bus = bus
         self.cancel = cancel or CancelToken()
         self.trigger = trigger
+        self.schemas: SchemaRegistry = schemas if schemas is not None else InMemorySchemaRegistry()
         self.run_id = new_id()
 
     def run(self, select: Sequence[str] | None = None) -> RunResult:
@@ -244,14 +255,7 @@ class PipelineRunner:
             self.cancel.check()
             source = self.registry.sources.create(spec.sources[name])
             reader = source.read(ctx)
-            incoming = _with_load_id(reader.schema) if settings.lineage else reader.schema
-            check_load(
-                incoming,
-                warehouse.table_schema(settings.table),
-                settings.table,
-                write=settings.write,
-                primary_key=settings.primary_key,
-            )
+            plan = self._contract(warehouse, settings, reader.schema)
             counting = CountingReader(
                 reader,
                 bus=self.bus,
@@ -271,8 +275,12 @@ class PipelineRunner:
                 primary_key=settings.primary_key,
                 lineage=settings.lineage,
                 on_bad_rows=settings.on_bad_rows,
+                schema_changes=plan.changes,
             )
-            loaded = self._load(warehouse, request, counting, ctx)
+            transform = BatchTransform(plan.batch, source=name, reject=ctx.reject)
+            loaded = self._load(warehouse, request, counting, ctx, transform)
+            step.schema_version = self._register(warehouse, plan, loaded.load_id, name)
+            step.schema_notes = plan.notes
             step.status = StepStatus.SUCCEEDED
             step.load_id = loaded.load_id
             step.rows_inserted = loaded.rows_inserted
@@ -308,16 +316,81 @@ class PipelineRunner:
         )
         return step
 
+    def _contract(
+        self, warehouse: Warehouse[Any], settings: SourceSettings, incoming: pa.Schema
+    ) -> ContractPlan:
+        """Compare the stream with the table (and its registered history) under the contract.
+
+        A table whose schema the registry does not know (created before the registry, changed
+        by hand, or a crash between commit and registration) is recorded as it is first.
+        """
+        if settings.lineage:
+            incoming = incoming.append(pa.field(LOAD_ID_COLUMN, pa.string()))
+        warehouse_id = warehouse.describe()
+        arrow = warehouse.table_schema(settings.table)
+        table = TableSchema.from_arrow(arrow) if arrow is not None else None
+        known = registered(self.schemas, warehouse_id, settings.table)
+        if table is not None:
+            current = resolve_placeholders(table, known.latest)
+            if known.latest is None or known.latest.fingerprint != current.fingerprint:
+                self.schemas.record(
+                    warehouse_id,
+                    settings.table,
+                    schema=current,
+                    diff=diff(known.latest or TableSchema(), current),
+                    aliases=known.aliases,
+                    reason="observed",
+                    pipeline=self.pipeline.name,
+                    run_id=self.run_id,
+                )
+                known = registered(self.schemas, warehouse_id, settings.table)
+        return plan_contract(
+            incoming,
+            table,
+            known,
+            settings.contract,
+            ref=settings.table,
+            primary_key=settings.primary_key,
+        )
+
+    def _register(
+        self, warehouse: Warehouse[Any], plan: ContractPlan, load_id: str, step: str
+    ) -> int | None:
+        """After commit: the table's new schema becomes the next version."""
+        if not plan.changed:
+            return None
+        version = self.schemas.record(
+            warehouse.describe(),
+            plan.table,
+            schema=plan.after,
+            diff=plan.diff,
+            aliases=plan.aliases,
+            reason="load",
+            pipeline=self.pipeline.name,
+            run_id=self.run_id,
+            load_id=load_id,
+        )
+        self._publish(
+            EventKind.SCHEMA_CHANGED,
+            step,
+            table=str(plan.table),
+            version=version.version,
+            changes=plan.diff.lines(),
+            notes=list(plan.notes),
+        )
+        return version.version
+
     def _load(
         self,
         warehouse: Warehouse[Any],
         request: LoadRequest,
         counting: CountingReader,
         ctx: ReadContext,
+        transform: BatchTransform,
     ) -> LoadResult:
         with warehouse.begin(request) as load:
             try:
-                load.stage(counting.reader())
+                load.stage(transform.apply(counting.reader()))
             except SluicewayError:
                 # The source failed inside the warehouse's scan; its own error says where.
                 if counting.error is not None:
@@ -352,10 +425,6 @@ class PipelineRunner:
 
     def _publish(self, what: EventKind, step: str | None, **data: Any) -> None:
         self.bus.publish(Event(what, self.run_id, self.pipeline.name, step, data))
-
-
-def _with_load_id(schema: pa.Schema) -> pa.Schema:
-    return schema.append(pa.field(LOAD_ID_COLUMN, pa.string()))
 
 
 def _file_hash(path: Path) -> str:

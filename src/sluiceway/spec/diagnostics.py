@@ -133,7 +133,7 @@ def _message(
         key = str(path[-1]) if path else "?"
         if parent is None:
             return f"unknown key {key!r}"
-        allowed = sorted(parent.model_fields)
+        allowed = sorted(_keys(parent))
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
@@ -211,7 +211,7 @@ def _annotation_at(model: type[BaseModel], path: Path, data: Any) -> Any:
         nxt: Any = None
         for option in _flatten(current, _data_at(data, path[:depth])):
             if isinstance(option, type) and issubclass(option, BaseModel):
-                field = option.model_fields.get(str(part))
+                field = _field(option, str(part))
                 if field is not None:
                     nxt = field.annotation
                     break
@@ -253,3 +253,15 @@ def _has_tag(option: Any, tag: object) -> bool:
     if field is None:
         return False
     return get_origin(field.annotation) is Literal and tag in get_args(field.annotation)
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    """The keys a model accepts as users write them (aliases, such as `schema`)."""
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _field(model: type[BaseModel], key: str) -> Any:
+    for name, info in model.model_fields.items():
+        if (info.alias or name) == key:
+            return info
+    return None

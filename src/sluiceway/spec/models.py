@@ -21,13 +21,15 @@ assembles the discriminated union that validates a file. Unknown keys are errors
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
+from sluiceway.spec.contract import SchemaContract, merge_contracts
+from sluiceway.spec.models_base import StrictModel
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -68,19 +70,6 @@ def _source_name(name: str) -> str:
 SourceName = Annotated[str, AfterValidator(_source_name)]
 
 
-class StrictModel(BaseModel):
-    """Base of every config model: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        populate_by_name=False,
-        # Build validators when first used: the pipeline model builds them all in one schema,
-        # so building each source model on its own at import would be paid twice.
-        defer_build=True,
-    )
-
-
 class SourceDefaults(StrictModel):
     """Settings every source inherits unless it sets its own."""
 
@@ -106,6 +95,11 @@ class SourceDefaults(StrictModel):
         description="A row that cannot be parsed: `fail` stops the load (nothing is written); "
         "`dlq` sends it to the dead-letter queue with file, line and reason, and loads the rest.",
     )
+    contract: SchemaContract = Field(
+        default_factory=SchemaContract,
+        alias="schema",
+        description="The schema contract every table gets unless its source sets its own.",
+    )
 
 
 class SourceSpec(StrictModel):
@@ -130,6 +124,11 @@ class SourceSpec(StrictModel):
     batch_size: int | None = Field(None, ge=1, le=10_000_000, description="Overrides defaults.")
     lineage: bool | None = Field(None, description="Overrides `defaults.lineage`.")
     on_bad_rows: BadRowPolicy | None = Field(None, description="Overrides `defaults.on_bad_rows`.")
+    contract: SchemaContract | None = Field(
+        None,
+        alias="schema",
+        description="The table's schema contract; what it sets overrides `defaults.schema`.",
+    )
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -195,6 +194,7 @@ class PipelineSpec(StrictModel, Generic[S, W]):
             batch_size=source.batch_size or defaults.batch_size,
             lineage=defaults.lineage if source.lineage is None else source.lineage,
             on_bad_rows=source.on_bad_rows or defaults.on_bad_rows,
+            contract=merge_contracts(defaults.contract, source.contract),
         )
 
 
@@ -209,6 +209,7 @@ class SourceSettings:
     batch_size: int
     lineage: bool
     on_bad_rows: BadRowPolicy
+    contract: SchemaContract = field(default_factory=SchemaContract)
 
 
 def type_names(spec: type[StrictModel]) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ those, never on the warehouse's kind.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from sluiceway.core.names import TableRef
 from sluiceway.core.rejects import Reject
+from sluiceway.schema.contract import SchemaChange
 from sluiceway.spec.models import WarehouseSpec
 
 WriteDisposition = Literal["append", "replace", "merge"]
@@ -60,6 +61,8 @@ class LoadRequest:
     # Keep staged rows apart from the target until commit, so they can be inspected (row rules).
     # Without it, an append or replace writes straight into the target inside the transaction.
     separate_staging: bool = False
+    # DDL the schema contract decided (add, widen, rename, relax), applied inside the transaction.
+    schema_changes: tuple[SchemaChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +148,12 @@ class Warehouse(ABC, Generic[C]):
         """The table's columns as Arrow types, or ``None`` if it does not exist."""
 
     @abstractmethod
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        """Run SQL in the warehouse's dialect; results as Arrow."""
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pa.Table:
+        """Run SQL in the warehouse's dialect; results as Arrow.
+
+        ``params`` binds values: a sequence for positional placeholders, a mapping for named
+        ones (``$name`` in DuckDB).
+        """
 
     @abstractmethod
     def describe(self) -> str:

@@ -67,6 +67,23 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        2,
+        "dead-letter queue: error class, rule, attempts",
+        (
+            # What version 1 called the reason is the error class users filter by:
+            # malformed, type_mismatch, schema, null_primary_key (and rule, with quality rules).
+            f"ALTER TABLE {SCHEMA}.dlq DROP COLUMN error_class",
+            f"ALTER TABLE {SCHEMA}.dlq RENAME COLUMN reason TO error_class",
+            f"ALTER TABLE {SCHEMA}.dlq RENAME COLUMN created_at TO first_seen_at",
+            f"ALTER TABLE {SCHEMA}.dlq ADD COLUMN rule VARCHAR",
+            f"ALTER TABLE {SCHEMA}.dlq ADD COLUMN attempts INTEGER DEFAULT 0",
+            f"ALTER TABLE {SCHEMA}.dlq ADD COLUMN last_attempt_at TIMESTAMPTZ",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 DLQ_SCHEMA = pa.schema(
@@ -77,7 +94,6 @@ DLQ_SCHEMA = pa.schema(
         ("pipeline", pa.string()),
         ("source", pa.string()),
         ("table_name", pa.string()),
-        ("reason", pa.string()),
         ("error_class", pa.string()),
         ("message", pa.string()),
         ("file", pa.string()),
@@ -85,7 +101,9 @@ DLQ_SCHEMA = pa.schema(
         ("column_name", pa.string()),
         ("raw", pa.string()),
         ("status", pa.string()),
-        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("first_seen_at", pa.timestamp("us", tz="UTC")),
+        ("rule", pa.string()),
+        ("attempts", pa.int32()),
     ]
 )
 
@@ -109,14 +127,15 @@ def dlq_rows(
         "pipeline": [pipeline] * count,
         "source": [r.source for r in rejects],
         "table_name": [str(table)] * count,
-        "reason": [r.reason for r in rejects],
-        "error_class": ["data"] * count,
+        "error_class": [r.reason for r in rejects],
         "message": [r.message for r in rejects],
         "file": [r.file for r in rejects],
         "line": [r.line for r in rejects],
         "column_name": [r.column for r in rejects],
         "raw": [r.raw for r in rejects],
         "status": ["open"] * count,
-        "created_at": [created_at] * count,
+        "first_seen_at": [created_at] * count,
+        "rule": [r.rule for r in rejects],
+        "attempts": [0] * count,
     }
     return pa.table(columns, schema=DLQ_SCHEMA)

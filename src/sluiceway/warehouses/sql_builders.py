@@ -73,3 +73,36 @@ def drop_table(target: exp.Table) -> exp.Drop:
 
 def select_columns(source: exp.Table, columns: Sequence[str]) -> exp.Select:
     return exp.select(*[column(c) for c in columns]).from_(source)
+
+
+def _alter(target: exp.Table, action: exp.Expr) -> exp.Alter:
+    return exp.Alter(this=target.copy(), kind="TABLE", actions=[action])
+
+
+def add_column(target: exp.Table, name: str, sql_type: str) -> exp.Alter:
+    definition = exp.ColumnDef(
+        this=exp.to_identifier(name, quoted=True),
+        kind=exp.DataType.build(sql_type, dialect="duckdb"),
+    )
+    return _alter(target, definition)
+
+
+def set_column_type(target: exp.Table, name: str, sql_type: str) -> exp.Alter:
+    change = exp.AlterColumn(
+        this=exp.to_identifier(name, quoted=True),
+        dtype=exp.DataType.build(sql_type, dialect="duckdb"),
+    )
+    return _alter(target, change)
+
+
+def rename_column(target: exp.Table, old: str, new: str) -> exp.Alter:
+    return _alter(target, exp.RenameColumn(this=column(old), to=column(new)))
+
+
+def drop_not_null(target: exp.Table, name: str) -> exp.Alter:
+    change = exp.AlterColumn(this=exp.to_identifier(name, quoted=True), drop=True, allow_null=True)
+    return _alter(target, change)
+
+
+def delete_all(target: exp.Table) -> exp.Delete:
+    return exp.delete(target.copy())

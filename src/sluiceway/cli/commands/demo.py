@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -13,11 +15,12 @@ from sluiceway.cli.commands import run as run_command
 from sluiceway.cli.context import CliState
 from sluiceway.engine.runner import RunResult
 
-DEMO_PIPELINE = "ecommerce.yaml"
+# The first drop, then the second (schema changes, late updates) merged into it.
+DEMO_PIPELINES = ("ecommerce.yaml", "ecommerce_drop2.yaml")
 
 
-def demo_pipeline_file() -> resources.abc.Traversable:
-    return resources.files("sluiceway.demo").joinpath("pipelines", DEMO_PIPELINE)
+def demo_pipeline_file(name: str = DEMO_PIPELINES[0]) -> resources.abc.Traversable:
+    return resources.files("sluiceway.demo").joinpath("pipelines", name)
 
 
 def generate_data(out: Path, *, scale: float, seed: int, as_of: dt.date | None) -> None:
@@ -50,17 +53,29 @@ def generate_data(out: Path, *, scale: float, seed: int, as_of: dt.date | None) 
 
 def run_demo(
     state: CliState, *, scale: float, seed: int, out: Path | None, as_json: bool
-) -> RunResult:
+) -> list[RunResult]:
+    """Generate the data, load the first drop, then merge the second one into it."""
     state_dir = state.state_dir()
     data_dir = (out or state_dir / "demo").resolve()
     generate_data(data_dir, scale=scale, seed=seed, as_of=None)
-    with resources.as_file(demo_pipeline_file()) as file:
-        pipeline = state.registry.load(Path(file), base_dir=data_dir, state_dir=state_dir)
-    result = run_command.execute(state, pipeline, as_json=as_json, trigger="demo")
-    if not as_json:
+    results: list[RunResult] = []
+    for name in DEMO_PIPELINES:
+        with resources.as_file(demo_pipeline_file(name)) as file:
+            pipeline = state.registry.load(Path(file), base_dir=data_dir, state_dir=state_dir)
+        result = run_command.execute(
+            state, pipeline, as_json=as_json, trigger="demo", print_json=False
+        )
+        results.append(result)
+        if result.status.value != "succeeded":
+            break  # the second drop builds on the first
+    if as_json:
+        payload = {"runs": [r.as_dict() for r in results]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
         out_console = render.stdout()
         out_console.print(
             '\nNext: [bold]sluiceway query[/] "SELECT state, count(*) FROM bronze.customers '
-            'GROUP BY ALL ORDER BY 2 DESC LIMIT 10"  ·  [bold]sluiceway runs[/]'
+            'GROUP BY ALL ORDER BY 2 DESC LIMIT 10"  ·  [bold]sluiceway runs[/]  ·  '
+            "[bold]sluiceway schema history bronze.customers[/]"
         )
-    return result
+    return results

@@ -6,22 +6,11 @@ from typing import Any
 
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
-from sluiceway.warehouses.base import Warehouse, WarehouseContext
+from sluiceway.warehouses.base import Warehouse
 
 
 def open_warehouse(state: CliState, pipeline: str | None, *, read_only: bool) -> Warehouse[Any]:
-    """The warehouse of ``pipeline``, else of the project, else the default DuckDB file."""
-    loaded = state.load(pipeline) if pipeline else state.default_pipeline()
-    if loaded is not None:
-        config = loaded.spec.warehouse
-        context = WarehouseContext(loaded.state_dir, loaded.resolve)
-    else:
-        from sluiceway.warehouses.duckdb.warehouse import DuckDBSpec
-
-        config = DuckDBSpec(type="duckdb")
-        root = state.root
-        context = WarehouseContext(state.state_dir(), lambda p: root / p)
-    warehouse = state.registry.warehouses.create(config, context)
+    warehouse = state.warehouse(pipeline)
     warehouse.open(read_only=read_only)
     return warehouse
 

@@ -9,6 +9,7 @@ with its line and reason) instead of a silently skipped row.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -311,7 +312,7 @@ def _collect_rejects(source: str) -> Any:
                 file=scan.display,
                 line=int(line),
                 column=None if column is None else str(column),
-                raw=None if raw is None else str(raw),
+                raw=None if raw is None else json.dumps(str(raw)),  # the line, as a JSON string
             )
             for line, column, message, raw, error_type in rows
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -261,7 +262,9 @@ class ExcelSource(Source[ExcelSpec]):
                 file=display,
                 line=number,
                 column=column,
-                raw=repr(values),
+                raw=json.dumps(
+                    {f.name: v for f, v in zip(fields, values, strict=False)}, default=str
+                ),
             )
         )
 

@@ -24,6 +24,8 @@ from sluiceway.core.errors import DataError, Location, SluicewayError, Warehouse
 from sluiceway.core.names import LOAD_ID_COLUMN, SOURCE_COLUMN, TableRef
 from sluiceway.core.rejects import Reject
 from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.core.sql_types import sql_type
+from sluiceway.schema.contract import AddColumn, RenameColumn, SchemaChange, SetColumnType
 from sluiceway.warehouses import sql_builders as sb
 from sluiceway.warehouses.base import Load, LoadRequest, LoadResult
 from sluiceway.warehouses.bookkeeping import DLQ_TABLE, LOADS_TABLE, STAGING_SCHEMA, dlq_rows
@@ -68,6 +70,7 @@ class DuckDBLoad(Load):
     # -- the three steps -------------------------------------------------------------------
 
     def stage(self, reader: pa.RecordBatchReader) -> int:
+        self._apply_schema_changes()
         view = f"__sluiceway_batches_{self._request.load_id.lower()}"
         if not self._direct:
             reader = _numbered(reader)
@@ -91,12 +94,23 @@ class DuckDBLoad(Load):
             self._unregister(view)
         return self._staged
 
+    def _apply_schema_changes(self) -> None:
+        """The contract's DDL, inside the load's transaction: it commits with the rows."""
+        if not self._request.schema_changes or not self._exists(self._request.table):
+            return
+        for change in self._request.schema_changes:
+            self._execute(_ddl(self._target, change))
+
     def _write_target(self, source: str, params: dict[str, Any], names: list[str]) -> int:
-        """Append or replace straight into the target (still inside the transaction)."""
+        """Append or replace straight into the target (still inside the transaction).
+
+        A replace keeps the table (and the schema the contract evolved) and swaps its rows.
+        """
         target = self._target.sql(DIALECT)
-        if self._request.write == "replace" or not self._exists(self._request.table):
-            self._execute(sb.drop_table(self._target))
+        if not self._exists(self._request.table):
             return self._count(f"CREATE TABLE {target} AS {source}", params)
+        if self._request.write == "replace":
+            self._execute(sb.delete_all(self._target))
         columns = ", ".join(quote_identifier(c) for c in names)
         return self._count(f"INSERT INTO {target} ({columns}) SELECT * FROM ({source})", params)
 
@@ -110,11 +124,12 @@ class DuckDBLoad(Load):
         rejected = len(rejects)
         if request.write == "merge":
             rejected += self._reject_null_keys(staging, rejects_before=len(rejects))
-        if request.write == "replace" or not exists:
-            self._execute(sb.drop_table(self._target))
+        if not exists:
             self._execute(
                 sb.create_table_as(self._target, sb.select_columns(staging, columns), empty=True)
             )
+        elif request.write == "replace":
+            self._execute(sb.delete_all(self._target))
         updated = 0
         if request.write == "merge":
             latest = TableRef(f"{self._staging.name}__latest", STAGING_SCHEMA)
@@ -188,12 +203,16 @@ class DuckDBLoad(Load):
                     "keep these in the dead-letter queue.",
                 )
             return 0
+        columns = (
+            "load_id, seq, run_id, pipeline, source, table_name, error_class, message, file, "
+            "line, column_name, raw, status, first_seen_at, attempts"
+        )
         sql = (
-            f"INSERT INTO {sb.table(DLQ_TABLE, DEFAULT_SCHEMA).sql(DIALECT)} "
+            f"INSERT INTO {sb.table(DLQ_TABLE, DEFAULT_SCHEMA).sql(DIALECT)} ({columns}) "
             "SELECT $load_id, $first_seq + row_number() OVER () - 1, $run_id, $pipeline, "
-            "$source, $table_name, 'null_primary_key', 'data', $message, "
+            "$source, $table_name, 'null_primary_key', $message, "
             f"{self._source_column('s')}, NULL, $key_column, to_json(s)::VARCHAR, 'open', "
-            f"$now FROM (SELECT * EXCLUDE ({quote_identifier(SEQ_COLUMN)}) FROM {source}) AS s "
+            f"$now, 0 FROM (SELECT * EXCLUDE ({quote_identifier(SEQ_COLUMN)}) FROM {source}) AS s "
             f"WHERE {condition}"
         )
         count = self._count(
@@ -313,3 +332,15 @@ class DuckDBLoad(Load):
         if isinstance(exc, duckdb.InterruptException):
             return WarehouseError(f"loading {self._request.table} was interrupted")
         return translate_load(exc, str(self._request.table))
+
+
+def _ddl(target: exp.Table, change: SchemaChange) -> exp.Expr:
+    if isinstance(change, AddColumn):
+        # An unresolved column (only NULLs so far) is stored as text until a value arrives.
+        type_ = "VARCHAR" if change.column.type is None else sql_type(change.column.type)
+        return sb.add_column(target, change.column.name, type_)
+    if isinstance(change, SetColumnType):
+        return sb.set_column_type(target, change.name, sql_type(change.type))
+    if isinstance(change, RenameColumn):
+        return sb.rename_column(target, change.old, change.new)
+    return sb.drop_not_null(target, change.name)

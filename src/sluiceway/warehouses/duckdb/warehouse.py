@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,12 +135,26 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
             return None
         target = sb.table(table, DEFAULT_SCHEMA).sql(DIALECT)
         result = self.connection.sql(f"SELECT * FROM {target} LIMIT 0").to_arrow_table()
-        schema: pa.Schema = result.schema
+        nullable = dict(
+            self.connection.execute(
+                "SELECT lower(column_name), is_nullable = 'YES' FROM information_schema.columns "
+                "WHERE lower(table_schema) = lower($schema) AND lower(table_name) = lower($name)",
+                {"schema": table.schema or DEFAULT_SCHEMA, "name": table.name},
+            ).fetchall()
+        )
+        schema: pa.Schema = pa.schema(
+            [f.with_nullable(bool(nullable.get(f.name.lower(), True))) for f in result.schema]
+        )
         return schema
 
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pa.Table:
+        bound: list[Any] | dict[str, Any] | None = None
+        if isinstance(params, Mapping):
+            bound = dict(params)
+        elif params:
+            bound = list(params)
         try:
-            relation = self.connection.sql(sql, params=list(params) if params else None)
+            relation = self.connection.sql(sql, params=bound)
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
         try:
