@@ -6,68 +6,26 @@ time zone is away from UTC.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from sluiceway.core.errors import NotFoundError
 from sluiceway.meta import MetaStore, SchemaTableRecord, SchemaVersionRecord
 from sluiceway.meta.migrate import HEAD_REVISION, alembic_config, schema_revisions
-from tests.conftest import service_unavailable
 
 pytestmark = pytest.mark.integration
 
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 WAREHOUSE = "duckdb:/data/warehouse.duckdb"
 TABLE = "bronze.customers"
 RUN_A = "01JAAAAAAAAAAAAAAAAAAAAAA1"
-
-
-def _unavailable(reason: str) -> NoReturn:
-    service_unavailable(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {reason}")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Engine]:
-    """An autocommit connection to the server's maintenance database, to create databases."""
-    if importlib.util.find_spec("psycopg") is None:
-        _unavailable("the psycopg driver is not installed (pip install 'psycopg[binary]')")
-    engine = create_engine(
-        f"{SERVER}/postgres", isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        _unavailable(" ".join(str(exc.orig).split()))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def pg_url(server: Engine) -> Iterator[str]:
-    # The name is generated here, never taken from input, so quoting it into DDL is safe.
-    name = f"sluiceway_test_{uuid.uuid4().hex[:16]}"
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-        connection.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'America/New_York'"))
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
