@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlglot import exp
 
 from tests.conftest import service_unavailable
 
@@ -55,3 +57,38 @@ def pg_url(pg_server: Engine) -> Iterator[str]:
     finally:
         with pg_server.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class PsycopgRunner:
+    """A ``SqlRunner`` over a psycopg connection: quality SQL transpiled to PostgreSQL."""
+
+    dialect = "postgres"
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def fetch(self, query: exp.Expr) -> pa.Table:
+        with self._connection.cursor() as cursor:
+            cursor.execute(query.sql(dialect=self.dialect))
+            names = [d.name for d in cursor.description or ()]
+            rows = cursor.fetchall()
+        return (
+            pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+            if rows
+            else pa.table({n: pa.array([], pa.null()) for n in names})
+        )
+
+    def execute(self, statement: exp.Expr) -> int:
+        with self._connection.cursor() as cursor:
+            cursor.execute(statement.sql(dialect=self.dialect))
+            return max(int(cursor.rowcount), 0)
+
+
+@pytest.fixture
+def pg_runner(pg_url: str) -> Iterator[PsycopgRunner]:
+    """A ``SqlRunner`` on this test's own PostgreSQL database (autocommit)."""
+    import psycopg
+
+    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        yield PsycopgRunner(connection)
