@@ -116,7 +116,7 @@ def test_unknown_key_without_a_close_match_has_no_suggestion(
 
     issue = single(registry, path)
 
-    assert issue.message.startswith("unknown key 'owner'; allowed keys: batch_size, columns,")
+    assert issue.message.startswith("unknown key 'owner'; allowed keys: batch_size, checks, columns,")
     assert "did you mean" not in issue.message
 
 
@@ -157,7 +157,7 @@ def test_unknown_top_level_key(registry: Registry, write_pipeline: WritePipeline
     assert issues[0].message == "missing required key 'sources'"
     assert issues[1].message == (
         "unknown key 'sorces' (did you mean 'sources'?); allowed keys: "
-        "defaults, description, pipeline, sources, state_dir, warehouse"
+        "defaults, description, pipeline, quality, sources, state_dir, warehouse"
     )
 
 

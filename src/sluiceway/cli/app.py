@@ -12,9 +12,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from sluiceway.cli.context import CliState
 
@@ -34,6 +35,24 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
 app.add_typer(dlq_app, name="dlq")
+
+
+class _TableOrCommand(TyperGroup):
+    """``sluiceway quality TABLE`` is ``sluiceway quality trend TABLE``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["trend", *args]
+        return super().resolve_command(ctx, args)
+
+
+quality_app = typer.Typer(
+    cls=_TableOrCommand,
+    help="Quality scores, rule results and reports of loaded tables "
+    "(`sluiceway quality TABLE` shows the trend).",
+    no_args_is_help=True,
+)
+app.add_typer(quality_app, name="quality")
 
 PipelineArg = Annotated[
     str | None,
@@ -253,6 +272,35 @@ def schema_export(
     export(
         _state(ctx), table, version=version, output_format=output_format, out=out, pipeline=pipeline
     )
+
+
+@quality_app.command("trend")
+def quality_trend(
+    ctx: typer.Context,
+    table: TableArg,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Loads to show.")] = 20,
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A table's quality score over its last loads, and the rules that failed."""
+    from sluiceway.cli.commands.quality import trend
+
+    trend(_state(ctx), table, pipeline=pipeline, limit=limit, as_json=as_json)
+
+
+@quality_app.command("report")
+def quality_report(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="The run (an id or a unique prefix).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON here.")] = None,
+) -> None:
+    """A run's quality report: rule results with failing samples, scores, profiles."""
+    from sluiceway.cli.commands.quality import report
+
+    report(_state(ctx), run_id, html=html, json_out=json_out)
 
 
 @dlq_app.command("list")

@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     LOAD_COMMITTED = "load_committed"
     FILE_STARTED = "file_started"
     SCHEMA_CHANGED = "schema_changed"
+    CHECKS_FINISHED = "checks_finished"
 
 
 @dataclass(frozen=True, slots=True)

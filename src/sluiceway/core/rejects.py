@@ -9,6 +9,7 @@ replay them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +22,17 @@ class Reject:
     column: str | None = None
     raw: str | None = None  # JSON: the row as an object, or the unparseable line as a string
     rule: str | None = None  # the quality rule that rejected it
+
+
+@dataclass(frozen=True, slots=True)
+class RowRejection:
+    """Staged rows a quality rule sends to the dead-letter queue, named by a SQL condition.
+
+    ``condition`` is a sqlglot expression (DuckDB dialect) over the staged rows, true for a row
+    to reject; it may use window functions, so warehouses evaluate it in a projection.
+    """
+
+    rule: str
+    message: str
+    column: str | None
+    condition: Any  # sqlglot.exp.Expr; Any keeps core free of a hard sqlglot import here

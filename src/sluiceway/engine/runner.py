@@ -27,9 +27,12 @@ from sluiceway.core.errors import (
 from sluiceway.core.events import Event, EventBus, EventKind
 from sluiceway.core.ids import new_id
 from sluiceway.core.names import LOAD_ID_COLUMN
+from sluiceway.core.rejects import Reject
 from sluiceway.core.status import RunStatus, StepStatus
+from sluiceway.engine.checks import LoadChecks
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
+from sluiceway.quality.history import InMemoryQualityLog, QualityLog
 from sluiceway.schema.contract import ContractPlan, plan_contract, resolve_placeholders
 from sluiceway.schema.diff import diff
 from sluiceway.schema.model import TableSchema
@@ -58,6 +61,7 @@ class StepResult:
     error: BaseException | None = None
     schema_version: int | None = None  # the table's new schema version, if this load made one
     schema_notes: tuple[str, ...] = ()  # what the contract did (columns added, variants, ...)
+    quality: dict[str, Any] | None = None  # score, rules run and failed, rows quarantined
 
     @property
     def rows_loaded(self) -> int:
@@ -82,6 +86,7 @@ class StepResult:
             "load_id": self.load_id,
             "schema_version": self.schema_version,
             "schema_notes": list(self.schema_notes),
+            "quality": self.quality,
             "error": error_text(self.error) if self.error else None,
             "error_class": classify(self.error).value if self.error else None,
         }
@@ -151,6 +156,7 @@ class PipelineRunner:
         cancel: CancelToken | None = None,
         trigger: str = "cli",
         schemas: SchemaRegistry | None = None,
+        quality: QualityLog | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.registry = registry
@@ -158,6 +164,7 @@ class PipelineRunner:
         self.cancel = cancel or CancelToken()
         self.trigger = trigger
         self.schemas: SchemaRegistry = schemas if schemas is not None else InMemorySchemaRegistry()
+        self.quality: QualityLog = quality if quality is not None else InMemoryQualityLog()
         self.run_id = new_id()
 
     def run(self, select: Sequence[str] | None = None) -> RunResult:
@@ -212,7 +219,7 @@ class PipelineRunner:
         return result
 
     def _selected(self, select: Sequence[str] | None) -> list[str]:
-        sources = list(self.pipeline.spec.sources)
+        sources = load_order(self.pipeline.spec)
         if not select:
             return sources
         unknown = [name for name in select if name not in self.pipeline.spec.sources]
@@ -251,11 +258,13 @@ class PipelineRunner:
             cancel=self.cancel,
         )
         counting: CountingReader | None = None
+        checks: LoadChecks | None = None
         try:
             self.cancel.check()
             source = self.registry.sources.create(spec.sources[name])
             reader = source.read(ctx)
             plan = self._contract(warehouse, settings, reader.schema)
+            checks = self._checks(warehouse, settings, load_id)
             counting = CountingReader(
                 reader,
                 bus=self.bus,
@@ -276,9 +285,23 @@ class PipelineRunner:
                 lineage=settings.lineage,
                 on_bad_rows=settings.on_bad_rows,
                 schema_changes=plan.changes,
+                separate_staging=checks is not None,
             )
-            transform = BatchTransform(plan.batch, source=name, reject=ctx.reject)
-            loaded = self._load(warehouse, request, counting, ctx, transform)
+            contract_rejects: list[Reject] = []
+
+            def reject(item: Reject) -> None:
+                contract_rejects.append(item)
+                ctx.reject(item)
+
+            transform = BatchTransform(plan.batch, source=name, reject=reject)
+            if checks is not None:
+                rows_read = counting
+                checks.source_rows = lambda: (
+                    rows_read.rows + len(ctx.rejects) - len(contract_rejects)
+                )
+            loaded = self._load(
+                warehouse, request, counting, ctx, transform=transform, checks=checks
+            )
             step.schema_version = self._register(warehouse, plan, loaded.load_id, name)
             step.schema_notes = plan.notes
             step.status = StepStatus.SUCCEEDED
@@ -291,6 +314,8 @@ class PipelineRunner:
         except Exception as exc:  # a bug: record it, keep the traceback for --debug
             step.error = exc
             step.error.__sluiceway_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+        if checks is not None:
+            step.quality = self._record_quality(checks, committed=step.error is None, step=name)
         if step.error is not None:
             cancelled = isinstance(step.error, CancelledError | KeyboardInterrupt)
             step.status = StepStatus.CANCELLED if cancelled else StepStatus.FAILED
@@ -386,7 +411,9 @@ class PipelineRunner:
         request: LoadRequest,
         counting: CountingReader,
         ctx: ReadContext,
+        *,
         transform: BatchTransform,
+        checks: LoadChecks | None = None,
     ) -> LoadResult:
         with warehouse.begin(request) as load:
             try:
@@ -397,7 +424,10 @@ class PipelineRunner:
                     raise counting.error from None
                 raise
             self.cancel.check()
-            result = load.commit(ctx.rejects)
+            if checks is not None:
+                checks.on_staged(load, first_seq=len(ctx.rejects))
+                self.cancel.check()
+            result = load.commit(ctx.rejects, checks.verify if checks is not None else None)
         self._publish(
             EventKind.LOAD_COMMITTED,
             request.source,
@@ -417,6 +447,56 @@ class PipelineRunner:
             )
         return result
 
+    def _checks(
+        self, warehouse: Warehouse[Any], settings: SourceSettings, load_id: str
+    ) -> LoadChecks | None:
+        """Quality work for this load, if it has rules or the pipeline profiles loads."""
+        quality = self.pipeline.spec.quality
+        if not settings.checks and not quality.profile:
+            return None
+        return LoadChecks(
+            settings=settings,
+            quality=quality,
+            log=self.quality,
+            warehouse=warehouse.describe(),
+            run_id=self.run_id,
+            pipeline=self.pipeline.name,
+            load_id=load_id,
+        )
+
+    def _record_quality(
+        self, checks: LoadChecks, *, committed: bool, step: str
+    ) -> dict[str, Any] | None:
+        entry = checks.record(committed=committed)
+        if entry is None:
+            return None
+        failed = [r for r in checks.results if not r.passed]
+        summary = {
+            "score": entry.score,
+            "rules": len(checks.results),
+            "failed": [r.rule_id for r in failed],
+            "quarantined": sum(r.quarantined for r in checks.results),
+            "profiled": entry.profile is not None,
+        }
+        self._publish(
+            EventKind.CHECKS_FINISHED,
+            step,
+            table=entry.table,
+            load_id=entry.load_id,
+            committed=committed,
+            **summary,
+            results=[
+                {
+                    "rule_id": r.rule_id,
+                    "passed": r.passed,
+                    "failing": r.failing,
+                    "on_fail": r.on_fail,
+                }
+                for r in checks.results
+            ],
+        )
+        return summary
+
     def _display(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.pipeline.base_dir))
@@ -425,6 +505,48 @@ class PipelineRunner:
 
     def _publish(self, what: EventKind, step: str | None, **data: Any) -> None:
         self.bus.publish(Event(what, self.run_id, self.pipeline.name, step, data))
+
+
+def load_order(spec: Any) -> list[str]:
+    """Sources in file order, except that a table a `foreign_key` rule references loads first.
+
+    A cycle of references is a configuration error that names the cycle.
+    """
+    names = list(spec.sources)
+    table_of = {str(spec.settings(n).table).lower(): n for n in names}
+    parents: dict[str, list[str]] = {}
+    for name in names:
+        wanted = []
+        for rule in spec.settings(name).checks:
+            refs = [getattr(rule, "ref_table", None)]
+            join = getattr(rule, "join", None)
+            refs.append(join.table if join is not None else None)
+            for ref in refs:
+                parent = table_of.get(str(ref).lower()) if ref else None
+                if parent is not None and parent != name and parent not in wanted:
+                    wanted.append(parent)
+        parents[name] = wanted
+    ordered: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            cycle = [*visiting[visiting.index(name) :], name]
+            raise ConfigError(
+                f"the foreign keys between sources form a cycle: {' -> '.join(cycle)}",
+                hint="One of these references must go, or load the tables in separate runs.",
+            )
+        visiting.append(name)
+        for parent in parents[name]:
+            visit(parent)
+        visiting.pop()
+        ordered.append(name)
+
+    for name in names:
+        visit(name)
+    return ordered
 
 
 def _file_hash(path: Path) -> str:

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import ErrorClass, MetaStoreError, NotFoundError
 from sluiceway.core.status import RunStatus, StepStatus
-from sluiceway.meta import schema_registry
+from sluiceway.meta import quality_history, schema_registry
 from sluiceway.meta.engines import (
     WRITE_OPTIONS,
     create_meta_engine,
@@ -46,6 +46,7 @@ from sluiceway.meta.engines import (
 )
 from sluiceway.meta.migrate import ensure_schema
 from sluiceway.meta.process_liveness import process_is_alive
+from sluiceway.meta.quality_history import QualityRecord
 from sluiceway.meta.records import RunRecord, SchemaTableRecord, SchemaVersionRecord, StepRecord
 from sluiceway.meta.tables import UTCDateTime, runs, step_runs
 
@@ -537,6 +538,45 @@ class MetaStore:
         table, each with its latest version and when that was registered."""
         with self._read("list the tables with a schema history") as connection:
             return schema_registry.tables(connection, warehouse)
+
+    # -- quality history -------------------------------------------------------------------
+
+    def record_quality(self, entry: QualityRecord) -> None:
+        """Store one checked load (replacing an earlier record of the same load)."""
+        if entry.checked_at.tzinfo is None:
+            raise ValueError("checked_at must be timezone-aware")
+        with self._write(f"record the quality of table {entry.table_name}") as connection:
+            quality_history.record(connection, entry)
+
+    def quality_history(
+        self,
+        warehouse: str,
+        table: str,
+        *,
+        limit: int | None = None,
+        committed_only: bool = False,
+        with_profile: bool = False,
+    ) -> list[QualityRecord]:
+        """A table's checked loads, newest first."""
+        with self._read(f"read the quality history of table {table}") as connection:
+            return quality_history.history(
+                connection,
+                warehouse,
+                table,
+                limit=limit,
+                committed_only=committed_only,
+                with_profile=with_profile,
+            )
+
+    def quality_for_run(self, run_id: str) -> list[QualityRecord]:
+        """What a run checked, table by table."""
+        with self._read(f"read the quality results of run {run_id}") as connection:
+            return quality_history.for_run(connection, run_id)
+
+    def quality_tables(self, warehouse: str | None = None) -> list[tuple[str, str]]:
+        """(warehouse, table) pairs with a quality history."""
+        with self._read("list the tables with a quality history") as connection:
+            return quality_history.tables(connection, warehouse)
 
     # -- plumbing --------------------------------------------------------------------------
 

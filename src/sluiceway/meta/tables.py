@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -170,4 +171,26 @@ schema_versions = Table(
     # Its index is what finds a table's latest version: equality on the first two columns, then
     # the highest version, read backwards from the end of the range. No second index is needed.
     PrimaryKeyConstraint("warehouse", "table_name", "version"),
+)
+
+quality_checks = Table(
+    "quality_checks",
+    metadata,
+    Column("warehouse", Text, nullable=False, doc="the warehouse's id"),
+    Column("table_name", Text, nullable=False, doc="lower-cased, e.g. bronze.customers"),
+    Column("load_id", Text, nullable=False, doc="the load checked (or a profile run's id)"),
+    Column("run_id", Text, nullable=True),
+    Column("pipeline", Text, nullable=True),
+    Column("step", Text, nullable=True),
+    Column("checked_at", UTCDateTime(), nullable=False),
+    Column("committed", Integer, nullable=False, doc="1 if the load committed, 0 if rolled back"),
+    Column("rows", BigInteger, nullable=False, server_default="0", doc="rows checked"),
+    Column("score", Float, nullable=True, doc="the quality score, 0-100"),
+    Column("dimensions", JSONDocument(), nullable=True, doc="{dimension: 0-100}"),
+    Column("results", JSONDocument(), nullable=False, doc="[RuleResult dict, …]"),
+    Column("profile", JSONDocument(), nullable=True, doc="the TableProfile dict"),
+    Column("cleaning", JSONDocument(), nullable=True, doc="[{column, operation, changed, …}]"),
+    PrimaryKeyConstraint("warehouse", "table_name", "load_id"),
+    Index("ix_quality_checks_table_time", "warehouse", "table_name", "checked_at"),
+    Index("ix_quality_checks_run_id", "run_id"),
 )

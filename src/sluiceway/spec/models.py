@@ -30,6 +30,7 @@ from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
 from sluiceway.spec.contract import SchemaContract, merge_contracts
 from sluiceway.spec.models_base import StrictModel
+from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -129,6 +130,17 @@ class SourceSpec(StrictModel):
         alias="schema",
         description="The table's schema contract; what it sets overrides `defaults.schema`.",
     )
+    checks: list[RuleSpec] = Field(
+        default_factory=list,
+        description="Quality rules run on every load of this table (see docs/quality.md): "
+        "row rules such as `not_null`, `range`, `format`, `foreign_key`, and table rules such "
+        "as `unique`, `freshness`, `distribution_drift`.",
+    )
+
+    @field_validator("checks")
+    @classmethod
+    def _checks(cls, value: list[Any]) -> list[Any]:
+        return check_rules(value)
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -174,6 +186,10 @@ class PipelineSpec(StrictModel, Generic[S, W]):
     sources: dict[SourceName, S] = Field(
         min_length=1, description="Sources by name; each loads one table."
     )
+    quality: QualitySettings = Field(
+        default_factory=QualitySettings,
+        description="Profiling of every load and the weights of the quality score.",
+    )
 
     @field_validator("pipeline")
     @classmethod
@@ -195,6 +211,7 @@ class PipelineSpec(StrictModel, Generic[S, W]):
             lineage=defaults.lineage if source.lineage is None else source.lineage,
             on_bad_rows=source.on_bad_rows or defaults.on_bad_rows,
             contract=merge_contracts(defaults.contract, source.contract),
+            checks=tuple(source.checks),
         )
 
 
@@ -210,6 +227,12 @@ class SourceSettings:
     lineage: bool
     on_bad_rows: BadRowPolicy
     contract: SchemaContract = field(default_factory=SchemaContract)
+    checks: tuple[Any, ...] = ()  # quality rule specs (sluiceway.spec.quality)
+
+    @property
+    def inspects_rows(self) -> bool:
+        """Whether the load must stage rows apart from the target to inspect them first."""
+        return bool(self.checks)
 
 
 def type_names(spec: type[StrictModel]) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ those, never on the warehouse's kind.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,8 @@ from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 import pyarrow as pa
 
 from sluiceway.core.names import TableRef
-from sluiceway.core.rejects import Reject
+from sluiceway.core.rejects import Reject, RowRejection
+from sluiceway.quality.sql import SqlRunner
 from sluiceway.schema.contract import SchemaChange
 from sluiceway.spec.models import WarehouseSpec
 
@@ -77,6 +78,7 @@ class LoadResult:
     rows_rejected: int
     started_at: datetime
     finished_at: datetime
+    rows_merged: int = 0  # staged rows folded into another row of their key (dedupe, merge)
 
     @property
     def rows_loaded(self) -> int:
@@ -91,6 +93,20 @@ class WarehouseContext:
     resolve_path: Any  # Callable[[str], Path]; Any keeps the dataclass simple to build in tests
 
 
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """Rows inside a load's transaction that quality code may query: the staged rows, or the
+    target after the merge. ``runner`` runs sqlglot expressions in the load's transaction."""
+
+    runner: SqlRunner
+    table: Any  # sqlglot exp.Table, aliased with the target table's name
+    order: Any = None  # sqlglot expression of the rows' arrival order, when known
+    hidden: frozenset[str] = frozenset()  # bookkeeping columns (lineage, arrival order)
+
+
+Verify = Callable[[Relation, LoadResult], None]
+
+
 class Load(ABC):
     """A load in progress: one open transaction."""
 
@@ -99,8 +115,26 @@ class Load(ABC):
         """Write all batches to the staging area; returns the number of rows staged."""
 
     @abstractmethod
-    def commit(self, rejects: Sequence[Reject]) -> LoadResult:
-        """Merge staged rows into the target, store ``rejects`` in the DLQ, record the load."""
+    def commit(self, rejects: Sequence[Reject], verify: Verify | None = None) -> LoadResult:
+        """Merge staged rows into the target, store ``rejects`` in the DLQ, record the load.
+
+        ``verify`` runs after the merge and before COMMIT, on the target inside the
+        transaction; if it raises, the load rolls back.
+        """
+
+    def staged(self) -> Relation:
+        """The staged rows (needs ``LoadRequest.separate_staging``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot expose its staged rows")
+
+    def keep_only(self, query: Any) -> int:
+        """Replace the staged rows by ``query`` over them (a dedupe); returns rows removed."""
+        raise NotImplementedError(f"{type(self).__name__} cannot rewrite its staged rows")
+
+    def quarantine(self, rejections: Sequence[RowRejection], *, first_seq: int) -> dict[str, int]:
+        """Move the staged rows each rejection names to the DLQ (error class ``rule``), in the
+        load's transaction. A row failing several rules is stored once, under the first one.
+        Returns the rows moved per rule."""
+        raise NotImplementedError(f"{type(self).__name__} cannot quarantine staged rows")
 
     @abstractmethod
     def rollback(self) -> None:

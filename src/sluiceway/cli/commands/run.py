@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
 from sluiceway.core.events import EventBus
+from sluiceway.engine.quality_store import MetaQualityLog
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.engine.schema_store import MetaSchemaRegistry
 from sluiceway.meta.store import MetaStore
@@ -45,6 +46,7 @@ def execute(
             bus=bus,
             trigger=trigger,
             schemas=MetaSchemaRegistry(store),
+            quality=MetaQualityLog(store),
         )
         show_progress = err.is_terminal and state.log_format is None
         if show_progress:

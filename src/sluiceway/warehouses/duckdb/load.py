@@ -22,12 +22,13 @@ from sqlglot import exp
 from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import DataError, Location, SluicewayError, WarehouseError
 from sluiceway.core.names import LOAD_ID_COLUMN, SOURCE_COLUMN, TableRef
-from sluiceway.core.rejects import Reject
+from sluiceway.core.rejects import Reject, RowRejection
 from sluiceway.core.sql_quoting import quote_identifier
 from sluiceway.core.sql_types import sql_type
+from sluiceway.quality.sql import DuckDBRunner
 from sluiceway.schema.contract import AddColumn, RenameColumn, SchemaChange, SetColumnType
 from sluiceway.warehouses import sql_builders as sb
-from sluiceway.warehouses.base import Load, LoadRequest, LoadResult
+from sluiceway.warehouses.base import Load, LoadRequest, LoadResult, Relation, Verify
 from sluiceway.warehouses.bookkeeping import DLQ_TABLE, LOADS_TABLE, STAGING_SCHEMA, dlq_rows
 from sluiceway.warehouses.duckdb.errors import translate_load
 
@@ -61,6 +62,8 @@ class DuckDBLoad(Load):
         self._staging = TableRef(stem, STAGING_SCHEMA)
         self._target = sb.table(target, DEFAULT_SCHEMA)
         self._staged = 0
+        self._quarantined = 0  # staged rows moved to the DLQ by quality rules
+        self._removed = 0  # staged rows folded into another of their key by a dedupe
         self._open = True
         # Appends and replaces need no separate staging table: inside the transaction the
         # target itself is the staging area, and a rollback undoes it. Saves a full copy.
@@ -114,16 +117,19 @@ class DuckDBLoad(Load):
         columns = ", ".join(quote_identifier(c) for c in names)
         return self._count(f"INSERT INTO {target} ({columns}) SELECT * FROM ({source})", params)
 
-    def commit(self, rejects: Sequence[Reject]) -> LoadResult:
+    def commit(self, rejects: Sequence[Reject], verify: Verify | None = None) -> LoadResult:
         if self._direct:
-            return self._finish(rejects, inserted=self._staged, updated=0, rejected=len(rejects))
+            return self._finish(
+                rejects, inserted=self._staged, updated=0, rejected=len(rejects), verify=verify
+            )
         request = self._request
         staging = sb.table(self._staging, DEFAULT_SCHEMA)
         columns = [c for c in self._columns(self._staging) if c != SEQ_COLUMN]
         exists = self._exists(request.table)
-        rejected = len(rejects)
+        rejected = len(rejects) + self._quarantined
+        merged = self._removed
         if request.write == "merge":
-            rejected += self._reject_null_keys(staging, rejects_before=len(rejects))
+            rejected += self._reject_null_keys(staging, rejects_before=rejected)
         if not exists:
             self._execute(
                 sb.create_table_as(self._target, sb.select_columns(staging, columns), empty=True)
@@ -140,6 +146,7 @@ class DuckDBLoad(Load):
                     sb.last_row_per_key(staging, request.primary_key, sb.column(SEQ_COLUMN)),
                 )
             )
+            merged += self._row_count(staging) - self._row_count(latest_table)
             updated = self._count_expr(
                 sb.delete_matching(self._target, latest_table, request.primary_key)
             )
@@ -148,12 +155,26 @@ class DuckDBLoad(Load):
         else:
             written = self._count_expr(sb.insert_columns(self._target, staging, columns))
         self._execute(sb.drop_table(staging))
-        return self._finish(rejects, inserted=written - updated, updated=updated, rejected=rejected)
+        return self._finish(
+            rejects,
+            inserted=written - updated,
+            updated=updated,
+            rejected=rejected,
+            merged=merged,
+            verify=verify,
+        )
 
     def _finish(
-        self, rejects: Sequence[Reject], *, inserted: int, updated: int, rejected: int
+        self,
+        rejects: Sequence[Reject],
+        *,
+        inserted: int,
+        updated: int,
+        rejected: int,
+        merged: int = 0,
+        verify: Verify | None = None,
     ) -> LoadResult:
-        """DLQ rows and the load record, then COMMIT: all of it or none of it."""
+        """DLQ rows, checks on the result, the load record, then COMMIT: all or nothing."""
         finished = utcnow()
         if rejects:
             self._insert_rejects(rejects, first_seq=0, at=finished)
@@ -166,7 +187,10 @@ class DuckDBLoad(Load):
             rows_rejected=rejected,
             started_at=self._started,
             finished_at=finished,
+            rows_merged=merged,
         )
+        if verify is not None and self._exists(self._request.table):
+            verify(self._relation(self._target), result)
         self._record(result)
         self._run("COMMIT")
         self._open = False
@@ -182,6 +206,147 @@ class DuckDBLoad(Load):
             self._con.execute("ROLLBACK")
         with contextlib.suppress(duckdb.Error):
             self._con.close()
+
+    # -- what quality rules need ------------------------------------------------------------
+
+    def staged(self) -> Relation:
+        if self._direct:
+            raise WarehouseError(
+                "this load writes straight into the target; set separate_staging to check rows"
+            )
+        relation = self._relation(sb.table(self._staging, DEFAULT_SCHEMA))
+        return Relation(
+            runner=relation.runner,
+            table=relation.table,
+            order=sb.column(SEQ_COLUMN),
+            hidden=relation.hidden | {SEQ_COLUMN},
+        )
+
+    def _relation(self, table: exp.Table) -> Relation:
+        aliased = table.copy()
+        alias = exp.TableAlias(this=exp.to_identifier(self._request.table.name, quoted=True))
+        aliased.set("alias", alias)
+        return Relation(
+            runner=DuckDBRunner(self._con),
+            table=aliased,
+            hidden=frozenset({LOAD_ID_COLUMN, SOURCE_COLUMN}),
+        )
+
+    def keep_only(self, query: Any) -> int:
+        staging = sb.table(self._staging, DEFAULT_SCHEMA)
+        kept = TableRef(f"{self._staging.name}__kept", STAGING_SCHEMA)
+        kept_table = sb.table(kept, DEFAULT_SCHEMA)
+        before = self._row_count(staging)
+        self._execute(sb.create_table_as(kept_table, query))
+        self._execute(sb.delete_all(staging))
+        self._execute(exp.insert(exp.select(exp.Star()).from_(kept_table.copy()), staging.copy()))
+        self._execute(sb.drop_table(kept_table))
+        removed = before - self._row_count(staging)
+        self._removed += removed
+        return removed
+
+    def quarantine(self, rejections: Sequence[RowRejection], *, first_seq: int) -> dict[str, int]:
+        """Flag rows once (a projection: conditions may use windows), copy them, delete them."""
+        if not rejections:
+            return {}
+        staging = sb.table(self._staging, DEFAULT_SCHEMA)
+        flags = TableRef(f"{self._staging.name}__flags", STAGING_SCHEMA)
+        flags_table = sb.table(flags, DEFAULT_SCHEMA)
+        names = [f"__q{i}" for i in range(len(rejections))]
+        aliased = self._relation(staging).table
+        projection = exp.select(
+            sb.column(SEQ_COLUMN),
+            *[
+                exp.alias_(exp.func("COALESCE", exp.paren(r.condition.copy()), exp.false()), n)
+                for r, n in zip(rejections, names, strict=True)
+            ],
+        ).from_(aliased)
+        flagged = (
+            exp.select(exp.Star())
+            .from_(projection.subquery("f"))
+            .where(exp.or_(*[exp.column(n) for n in names]))
+        )
+        self._execute(sb.create_table_as(flags_table, flagged))
+        counts = self._first_rule_counts(flags_table, names, rejections)
+        self._insert_quarantined(staging, flags_table, names, rejections, first_seq)
+        self._run(
+            f"DELETE FROM {staging.sql(DIALECT)} WHERE {quote_identifier(SEQ_COLUMN)} IN "
+            f"(SELECT {quote_identifier(SEQ_COLUMN)} FROM {flags_table.sql(DIALECT)})"
+        )
+        self._execute(sb.drop_table(flags_table))
+        self._quarantined += sum(counts.values())
+        return counts
+
+    def _first_rule_counts(
+        self, flags: exp.Table, names: list[str], rejections: Sequence[RowRejection]
+    ) -> dict[str, int]:
+        """Rows per rule, each row counted under the first rule it fails."""
+        counts: dict[str, int] = {}
+        for index, rejection in enumerate(rejections):
+            earlier = [exp.column(n) for n in names[:index]]
+            first: exp.Expr = exp.column(names[index])
+            if earlier:
+                first = exp.and_(first, exp.not_(exp.or_(*earlier)))
+            query = exp.select(exp.CountIf(this=first)).from_(flags.copy())
+            counts[rejection.rule] = counts.get(rejection.rule, 0) + self._count_expr(query)
+        return counts
+
+    def _insert_quarantined(
+        self,
+        staging: exp.Table,
+        flags: exp.Table,
+        names: list[str],
+        rejections: Sequence[RowRejection],
+        first_seq: int,
+    ) -> None:
+        data = [
+            c
+            for c in self._columns(self._staging)
+            if c not in (SEQ_COLUMN, LOAD_ID_COLUMN, SOURCE_COLUMN)
+        ]
+        raw = ", ".join(
+            f"{exp.Literal.string(c).sql(DIALECT)}, s.{quote_identifier(c)}" for c in data
+        )
+        params: dict[str, Any] = {}
+        cases: dict[str, str] = {}
+        for prefix, values in (
+            ("r", [r.rule for r in rejections]),
+            ("m", [r.message for r in rejections]),
+            ("c", [r.column for r in rejections]),
+        ):
+            whens = []
+            for index, (name, value) in enumerate(zip(names, values, strict=True)):
+                params[f"{prefix}{index}"] = value
+                whens.append(f"WHEN f.{quote_identifier(name)} THEN ${prefix}{index}")
+            cases[prefix] = f"CASE {' '.join(whens)} END"
+        rule_case, message_case, column_case = cases["r"], cases["m"], cases["c"]
+        request = self._request
+        params.update(
+            load_id=request.load_id,
+            first_seq=first_seq,
+            run_id=request.run_id,
+            pipeline=request.pipeline,
+            source=request.source,
+            table_name=str(request.table),
+            now=utcnow(),
+        )
+        seq = quote_identifier(SEQ_COLUMN)
+        columns = (
+            "load_id, seq, run_id, pipeline, source, table_name, error_class, rule, message, "
+            "file, line, column_name, raw, status, first_seen_at, attempts"
+        )
+        self._run_params(
+            f"INSERT INTO {sb.table(DLQ_TABLE, DEFAULT_SCHEMA).sql(DIALECT)} ({columns}) "
+            f"SELECT $load_id, $first_seq + row_number() OVER (ORDER BY s.{seq}) - 1, $run_id, "
+            f"$pipeline, $source, $table_name, 'rule', {rule_case}, {message_case}, "
+            f"{self._source_column('s')}, NULL, {column_case}, json_object({raw})::VARCHAR, "
+            f"'open', $now, 0 FROM {staging.sql(DIALECT)} AS s "
+            f"JOIN {flags.sql(DIALECT)} AS f ON s.{seq} = f.{seq}",
+            params,
+        )
+
+    def _row_count(self, table: exp.Table) -> int:
+        return self._count_expr(exp.select(exp.Count(this=exp.Star())).from_(table.copy()))
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -321,6 +486,12 @@ class DuckDBLoad(Load):
         except duckdb.Error as exc:
             raise self._translate(exc) from exc
         return int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0
+
+    def _run_params(self, sql: str, params: dict[str, Any]) -> None:
+        try:
+            self._con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise self._translate(exc) from exc
 
     def _run(self, sql: str) -> None:
         try:

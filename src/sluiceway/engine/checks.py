@@ -1,0 +1,158 @@
+"""Quality around one load: profile and rules on the staged rows, quarantine, checks after merge.
+
+The order inside the load's transaction::
+
+    stage → profile the staged rows → rules on them → `fail`: roll back
+          → `quarantine`: failing rows to the DLQ → merge → table rules and reconciliation on
+          the result (`fail` rolls back) → COMMIT
+
+Results, the profile and the score are kept in the quality log whether the load committed or
+rolled back: a load a rule stopped is exactly the one people need to see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlglot import exp
+
+from sluiceway.core.clock import utcnow
+from sluiceway.core.errors import DataError, Location
+from sluiceway.core.rejects import RowRejection
+from sluiceway.quality.check import CheckContext, LoadCounts, evaluate
+from sluiceway.quality.history import QualityEntry, QualityLog, earlier_profiles
+from sluiceway.quality.results import RuleResult
+from sluiceway.quality.score import score
+from sluiceway.spec.models import SourceSettings
+from sluiceway.spec.quality import QualitySettings
+from sluiceway.warehouses.base import Load, LoadResult, Relation
+
+
+class QualityGateError(DataError):
+    """Rules with ``on_fail: fail`` failed; the load was rolled back."""
+
+
+@dataclass
+class LoadChecks:
+    settings: SourceSettings
+    quality: QualitySettings
+    log: QualityLog
+    warehouse: str
+    run_id: str
+    pipeline: str
+    load_id: str
+    source_rows: Any = None  # Callable[[], int]: rows the source produced, its rejects included
+    results: list[RuleResult] = field(default_factory=list)
+    profile: dict[str, Any] | None = None
+    cleaning: list[dict[str, Any]] | None = None
+    rows: int = 0
+
+    @property
+    def table(self) -> str:
+        return str(self.settings.table)
+
+    def _context(self, relation: Relation) -> CheckContext:
+        return CheckContext(
+            table=self.table,
+            order=relation.order,
+            hidden=relation.hidden,
+            profile=self.profile,
+            history=lambda n: earlier_profiles(self.log, self.warehouse, self.table, n),
+        )
+
+    def on_staged(self, load: Load, *, first_seq: int) -> None:
+        """Profile and check the staged rows; quarantine what must go; raise to roll back."""
+        staged = load.staged()
+        if self.quality.profile:
+            self.profile = profile_relation(staged, self.table, self.load_id)
+        evaluation = evaluate(
+            staged.runner, staged.table, self.settings.checks, self._context(staged)
+        )
+        self.results = list(evaluation.results)
+        self.rows = evaluation.results[0].checked if evaluation.results else self.rows
+        self._raise_on_failures(evaluation.results)
+        if evaluation.quarantine:
+            moved = load.quarantine(
+                [
+                    RowRejection(q.rule_id, q.message, q.column, q.flag)
+                    for q in evaluation.quarantine
+                ],
+                first_seq=first_seq,
+            )
+            self.results = [
+                replace(r, quarantined=moved.get(r.rule_id, 0)) if r.rule_id in moved else r
+                for r in self.results
+            ]
+
+    def verify(self, relation: Relation, result: LoadResult) -> None:
+        """Table-scope rules and reconciliation, on the merged target before COMMIT."""
+        context = self._context(relation)
+        if self.source_rows is not None:
+            context.counts = LoadCounts(
+                source_rows=int(self.source_rows()),
+                loaded=result.rows_loaded,
+                rejected=result.rows_rejected,
+                merged=result.rows_merged,
+            )
+        evaluation = evaluate(
+            relation.runner, relation.table, self.settings.checks, context, final=True
+        )
+        self.results.extend(evaluation.results)
+        self._raise_on_failures(evaluation.results)
+
+    def profile_committed(self, relation: Relation) -> None:
+        """Profile a load that wrote straight into the target (no staged copy to profile)."""
+        if self.quality.profile and self.profile is None:
+            self.profile = profile_relation(relation, self.table, self.load_id)
+
+    def _raise_on_failures(self, results: list[RuleResult]) -> None:
+        failed = [r for r in results if r.blocks_load]
+        if not failed:
+            return
+        lines = "; ".join(f"{r.rule_id}: {r.message} ({r.observed_text})" for r in failed)
+        raise QualityGateError(
+            f"{len(failed)} check(s) with on_fail: fail failed, so nothing was loaded: {lines}",
+            location=Location(table=self.table),
+            hint="Fix the data or the rule, or set `on_fail: quarantine` (failing rows go to "
+            "the dead-letter queue) or `warn`. `sluiceway quality report RUN_ID` shows samples.",
+        )
+
+    def entry(self, *, committed: bool) -> QualityEntry:
+        rated = score(self.results, self.quality.weights, self.profile)
+        rows = self.rows or int((self.profile or {}).get("rows") or 0)
+        return QualityEntry(
+            warehouse=self.warehouse,
+            table=self.table,
+            load_id=self.load_id,
+            checked_at=utcnow(),
+            committed=committed,
+            rows=rows,
+            results=[r.to_dict() for r in self.results],
+            score=rated.score,
+            dimensions=rated.dimensions or None,
+            profile=self.profile,
+            cleaning=self.cleaning,
+            run_id=self.run_id,
+            pipeline=self.pipeline,
+            step=self.settings.name,
+        )
+
+    def record(self, *, committed: bool) -> QualityEntry | None:
+        if not (self.results or self.profile or self.cleaning):
+            return None
+        entry = self.entry(committed=committed)
+        self.log.record(entry)
+        return entry
+
+
+def profile_relation(relation: Relation, table: str, load_id: str) -> dict[str, Any]:
+    from sluiceway.quality.profile import profile_table
+
+    plain = relation.table.copy()
+    plain.set("alias", None)
+    names = relation.runner.fetch(exp.select(exp.Star()).from_(plain.copy()).limit(0)).column_names
+    columns = [c for c in names if c not in relation.hidden]
+    profile = profile_table(relation.runner, plain, table=table, load_id=load_id, columns=columns)
+    data: dict[str, Any] = profile.to_dict()
+    return data
