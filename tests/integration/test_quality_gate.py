@@ -96,9 +96,11 @@ def test_warn_records_every_rule_and_loads_everything(
         "reconcile": 0,
     }
     assert entry.committed
-    assert entry.score is not None and 0 < entry.score < 100
+    assert entry.score is not None
+    assert 0 < entry.score < 100
     orders = next(s for s in result.steps if s.name == "orders")
-    assert orders.quality is not None and orders.quality["quarantined"] == 0
+    assert orders.quality is not None
+    assert orders.quality["quarantined"] == 0
     fk = next(r for r in entry.results if r["rule_id"] == "customer_id_foreign_key")
     assert fk["sample"][0]["customer_id"] == 99
 
@@ -139,7 +141,8 @@ def test_quarantine_moves_failing_rows_to_the_dlq_and_loads_the_rest(
     assert orders.rows_rejected == 3
     (entry,) = [e for e in log.entries if e.table == "orders"]
     by_rule = {r["rule_id"]: r["quarantined"] for r in entry.results}
-    assert by_rule["email_format"] == 1 and by_rule["amount_range"] == 1
+    assert by_rule["email_format"] == 1
+    assert by_rule["amount_range"] == 1
     assert by_rule["order_id_unique"] == 1
     reconcile = next(r for r in entry.results if r["rule_id"] == "reconcile")
     assert reconcile["passed"], reconcile
@@ -163,7 +166,8 @@ def test_fail_rolls_the_load_back_and_keeps_the_results(
     assert orders.status is StepStatus.FAILED
     assert orders.error is not None
     message = str(orders.error)
-    assert "amount_range" in message and "email_not_null" not in message
+    assert "amount_range" in message
+    assert "email_not_null" not in message
     assert rows(files, "SELECT count(*) FROM orders") == before  # nothing written
     assert rows(files, "SELECT count(*) FROM _sluiceway.dlq") == [(0,)]
     latest = log.history(next(iter(log.entries)).warehouse, "orders")[0]
@@ -190,8 +194,9 @@ def test_table_scope_rules_judge_the_merged_table_inside_the_transaction(
     second = run(registry, path, log)
     assert second.status is RunStatus.FAILED
     assert rows(files, "SELECT count(*) FROM orders") == [(4,)]
-    latest = [e for e in log.history(log.entries[0].warehouse, "orders")][0]
-    assert latest.results[0]["observed"] == 5.0 and not latest.committed
+    latest = log.history(log.entries[0].warehouse, "orders")[0]
+    assert latest.results[0]["observed"] == 5.0
+    assert not latest.committed
 
 
 def test_a_cycle_of_foreign_keys_is_a_config_error(
