@@ -3,20 +3,14 @@
 A profile is what a person looks at before writing rules and what drift checks compare loads
 with: per column the counts, nulls, distinct values, extremes, mean and spread, quantiles and a
 101-point quantile sketch, the most frequent values, a histogram, string lengths and the
-shapes ("patterns") strings take. :func:`profile_table` builds it in a fixed, small number of
-queries whatever the table's width (see its docstring); :meth:`TableProfile.to_dict` gives the
-JSON-safe shape the metadata store and the reports keep.
+shapes ("patterns") strings take. :func:`profile_table` builds it with three queries per 32
+columns, each scanning the relation at most once per column (see its docstring);
+:meth:`TableProfile.to_dict` gives the JSON-safe shape the metadata store and reports keep.
 
-Example::
+Example, ``t`` holding rows (1, 'CA') and (2, 'NY')::
 
-    >>> import duckdb
-    >>> from sqlglot import exp
-    >>> from sluiceway.quality.sql import DuckDBRunner
-    >>> con = duckdb.connect()
-    >>> _ = con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 'CA'), (2, 'NY')) v(id, st)")
-    >>> p = profile_table(DuckDBRunner(con), exp.table_("t", quoted=True), table="t")
-    >>> p.rows, p.column("st").patterns[0].pattern
-    (2, 'A+')
+    profile = profile_table(DuckDBRunner(con), exp.table_("t", quoted=True), table="t")
+    profile.rows, profile.column("st").patterns[0].pattern  # (2, 'A+')
 """
 
 from __future__ import annotations
@@ -42,15 +36,7 @@ JsonScalar = int | float | str | bool | None
 _T = TypeVar("_T")
 
 # The quantiles a profile names; the sketch holds every percentile from 0 to 100.
-QUANTILES: dict[str, float] = {
-    "p01": 0.01,
-    "p05": 0.05,
-    "p25": 0.25,
-    "p50": 0.5,
-    "p75": 0.75,
-    "p95": 0.95,
-    "p99": 0.99,
-}
+QUANTILES = {f"p{round(q * 100):02d}": q for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)}
 SKETCH_POINTS = 101
 # Up to this many rows DuckDB computes the sketch exactly; above, with its t-digest.
 EXACT_SKETCH_ROWS = 100_000
@@ -58,8 +44,9 @@ EXACT_SKETCH_ROWS = 100_000
 # deterministic hash sample of its distinct values: regular expressions over millions of
 # distinct e-mail addresses would cost more than the rest of the profile together.
 PATTERN_SAMPLE = 50_000
-# PostgreSQL allows 1664 result columns; a column takes at most 17 here.
-COLUMNS_PER_QUERY = 64
+# Columns per pair of queries: DuckDB plans a query of many CTEs in time that grows faster
+# than linearly with their number (PostgreSQL caps a SELECT at 1664 columns, 10 per column here).
+COLUMNS_PER_QUERY = 32
 
 
 # --- the profile as values ----------------------------------------------------------------
@@ -121,7 +108,9 @@ class ColumnProfile:
     """One column's statistics (fields in the order of the JSON shape).
 
     What does not apply to the column's kind is ``None``: mean, stddev, quantiles, sketch and
-    histogram are for numbers, length and patterns for strings. ``stddev`` is the sample one.
+    histogram are for numbers, length and patterns for strings. ``stddev`` is the sample one;
+    a constant column's histogram is one bin [v, v]; ``distinct`` is None for "other" kinds
+    (lists, structs, blobs, intervals), whose values are not grouped.
     """
 
     name: str
@@ -150,26 +139,17 @@ class ColumnProfile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnProfile:
         """The inverse of :meth:`to_dict`."""
-        quantiles, sketch, length = data.get("quantiles"), data.get("sketch"), data.get("length")
-        return cls(
-            name=data["name"],
-            type=data["type"],
-            kind=data["kind"],
-            count=data["count"],
-            nulls=data["nulls"],
-            null_share=data["null_share"],
-            distinct=data.get("distinct"),
-            min=data.get("min"),
-            max=data.get("max"),
-            mean=data.get("mean"),
-            stddev=data.get("stddev"),
-            quantiles=dict(quantiles) if quantiles is not None else None,
-            sketch=tuple(sketch) if sketch is not None else None,
-            top_values=_many(data.get("top_values"), ValueCount) or (),
-            histogram=_many(data.get("histogram"), HistogramBin),
-            length=LengthStats(**length) if length is not None else None,
-            patterns=_many(data.get("patterns"), PatternCount),
-        )
+        given: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
+        quantiles, sketch, length = given["quantiles"], given["sketch"], given["length"]
+        given |= {
+            "quantiles": dict(quantiles) if quantiles is not None else None,
+            "sketch": tuple(sketch) if sketch is not None else None,
+            "top_values": _many(given["top_values"], ValueCount) or (),
+            "histogram": _many(given["histogram"], HistogramBin),
+            "length": LengthStats(**length) if length is not None else None,
+            "patterns": _many(given["patterns"], PatternCount),
+        }
+        return cls(**given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,14 +227,11 @@ _DIGIT = "[0123456789]"
 # Explicit ASCII classes: PostgreSQL's [[:upper:]] follows the locale, RE2's does not.
 # A run is replaced before single characters; the single-character pass then maps the run's
 # own letter to itself, so "John" -> "Jo+" is impossible and "Aa+" comes out.
-_PATTERN_STEPS = (
-    (_UPPER + _UPPER + "+", "A+"),
-    (_UPPER, "A"),
-    (_LOWER + _LOWER + "+", "a+"),
-    (_LOWER, "a"),
-    (_DIGIT + _DIGIT + "+", "9+"),
-    (_DIGIT, "9"),
-)
+_PATTERN_STEPS = [
+    step
+    for chars, symbol in ((_UPPER, "A"), (_LOWER, "a"), (_DIGIT, "9"))
+    for step in ((chars + chars + "+", symbol + "+"), (chars, symbol))
+]
 
 
 def pattern_expression(value: exp.Expr) -> exp.Expr:
@@ -276,7 +253,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 
 def _named(expression: exp.Expr, name: str) -> exp.Expr:
-    return exp.alias_(expression, name, quoted=True)
+    return exp.alias_(expression, name, quoted=True, copy=False)
 
 
 def _rel(name: str) -> exp.Identifier:
@@ -284,7 +261,7 @@ def _rel(name: str) -> exp.Identifier:
 
 
 def _cast(value: exp.Expr, to: str) -> exp.Expr:
-    return exp.cast(value, exp.DataType.build(to))
+    return exp.cast(value, exp.DataType.build(to), copy=False)
 
 
 def _count(value: exp.Expr | None = None) -> exp.Count:
@@ -318,7 +295,7 @@ def _source(relation: exp.Expr) -> exp.Expr:
 
 
 def _scalar(*items: exp.Expr, cte: str) -> exp.Subquery:
-    return exp.Subquery(this=exp.select(*items).from_(_rel(cte)))
+    return exp.Subquery(this=exp.select(*items, copy=False).from_(_rel(cte), copy=False))
 
 
 def _sample_hash(value: exp.Expr, dialect: str) -> exp.Expr | None:
@@ -332,43 +309,41 @@ def _value_groups(source: exp.Expr, column: _Column) -> exp.Select:
     key = _col(column.name)
     value = _cast(key, "VARCHAR") if column.kind == "string" else key
     return (
-        exp.select(_named(value, "v"), _named(_count(), "n"))
-        .from_(source.copy())
-        .where(exp.not_(exp.Is(this=key.copy(), expression=exp.Null())))
-        .group_by(value.copy())
+        exp.select(_named(value, "v"), _named(_count(), "n"), copy=False)
+        .from_(source.copy(), copy=False)
+        .where(exp.not_(exp.Is(this=key.copy(), expression=exp.Null())), copy=False)
+        .group_by(value.copy(), copy=False)
     )
 
 
-def _top(cte: str, count: str, limit: int) -> exp.Select:
-    """The ``limit`` most frequent rows of ``cte`` (ties by value, for a stable cut)."""
-    return (
-        exp.select(_col("v"), _named(_col(count), "cnt"))
-        .from_(_rel(cte))
-        .order_by(_ordered(_col(count), desc=True), _ordered(_col("v")))
-        .limit(limit)
+def _ranked(cte: str, count: str, limit: int) -> exp.Select:
+    """The ``limit`` most frequent rows of ``cte`` (``pos``, ``v``, ``cnt``); ties by value.
+
+    The rank is numbered after the cut, over at most ``limit`` rows: a window over all the
+    groups would sort millions of distinct values to keep ten.
+    """
+    order = [_ordered(_col(count), desc=True), _ordered(_col("v"))]
+    top = (
+        exp.select(_col("v"), _named(_col(count), "cnt"), copy=False)
+        .from_(_rel(cte), copy=False)
+        .order_by(*order, copy=False)
+        .limit(limit, copy=False)
     )
-
-
-def _arrays(cte: str, alias: str) -> list[exp.Expr]:
-    """Two scalar subqueries: the ``v`` and the ``cnt`` of ``cte``'s rows, in one order."""
-
-    def array(value: str) -> exp.Expr:
-        order = [_ordered(_col("cnt"), desc=True), _ordered(_col("v"))]
-        return exp.ArrayAgg(this=exp.Order(this=_col(value), expressions=order))
-
-    return [
-        _named(_scalar(array("v"), cte=cte), f"{alias}v"),
-        _named(_scalar(array("cnt"), cte=cte), f"{alias}n"),
-    ]
+    again = [_ordered(_col("cnt"), desc=True), _ordered(_col("v"))]
+    rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=again))
+    return exp.select(_named(rank, "pos"), _col("v"), _col("cnt"), copy=False).from_(
+        top.subquery(_rel("_top"), copy=False), copy=False
+    )
 
 
 def _histogram_groups(groups: str, bins: int) -> exp.Select:
-    """Rows per equal-width bin over [min, max] of the column's values (``v``: bin index)."""
+    """Rows per equal-width bin over [min, max] of the column's values (``pos``: the bin)."""
     lo, hi = _col("lo", "b"), _col("hi", "b")
     offset = exp.paren(exp.Sub(this=_cast(_col("v"), "DOUBLE"), expression=lo))
     width = exp.Nullif(this=exp.Sub(this=hi, expression=lo.copy()), expression=_number(0))
     scaled = exp.Div(this=exp.Mul(this=offset, expression=_number(bins)), expression=width)
-    # max lands in the last bin; a constant column (width 0 -> NULL) in the first.
+    # max lands in the last bin; a constant column (width 0 -> NULL) in the first. The bin
+    # stays a DOUBLE: casting NaN to an integer is an error (such columns get no histogram).
     bucket = exp.Coalesce(
         this=exp.Least(
             this=exp.Floor(this=scaled), expressions=[_number(bins - 1)], ignore_nulls=True
@@ -377,35 +352,52 @@ def _histogram_groups(groups: str, bins: int) -> exp.Select:
     )
     low = exp.Min(this=_cast(_col("v"), "DOUBLE"))
     high = exp.Max(this=_cast(_col("v"), "DOUBLE"))
-    bounds = exp.select(_named(low, "lo"), _named(high, "hi")).from_(_rel(groups))
+    bounds = exp.select(_named(low, "lo"), _named(high, "hi"), copy=False).from_(
+        _rel(groups), copy=False
+    )
     return (
-        exp.select(_named(bucket, "v"), _named(exp.Sum(this=_col("n")), "cnt"))
-        .from_(_rel(groups))
-        .join(bounds.subquery(_rel("b")), join_type="CROSS")
-        .group_by(bucket.copy())
+        exp.select(_named(bucket, "pos"), _named(exp.Sum(this=_col("n")), "cnt"), copy=False)
+        .from_(_rel(groups), copy=False)
+        .join(bounds.subquery(_rel("b"), copy=False), join_type="CROSS", copy=False)
+        .group_by(bucket.copy(), copy=False)
     )
 
 
-def _pattern_groups(groups: str, dialect: str) -> exp.Select:
-    """Rows per pattern over the column's distinct values (a hash sample of them when many)."""
+def _pattern_groups(groups: str, stride: int | None, dialect: str) -> exp.Select:
+    """Rows per pattern (``v``, ``cnt``), computed once per distinct value.
+
+    With a ``stride`` (tables of more than :data:`PATTERN_SAMPLE` rows), a column with more than
+    :data:`PATTERN_SAMPLE` distinct values is sampled: only values whose hash is a multiple of
+    ``stride`` are classified. The two cases are two UNION ALL branches with plain filters, which
+    DuckDB plans as cheap scans (one OR-ed condition made it a nested-loop join).
+    """
     pattern = pattern_expression(_col("v"))
-    query = (
-        exp.select(_named(pattern, "v"), _named(exp.Sum(this=_col("n")), "cnt"))
-        .from_(_rel(groups))
-        .group_by(pattern.copy())
-    )
+    every = exp.select(_named(pattern, "v"), _col("n"), copy=False).from_(_rel(groups), copy=False)
     hashed = _sample_hash(_col("v"), dialect)
-    if hashed is None:
-        return query
-    distinct = _scalar(_count(), cte=groups)
-    share = exp.Div(this=_cast(distinct.copy(), "DOUBLE"), expression=_number(PATTERN_SAMPLE))
-    stride = _cast(exp.Ceil(this=share), "BIGINT")
-    # Hashes may be negative (PostgreSQL); `% k = 0` keeps one value in k either way.
-    keep = exp.or_(
-        exp.LTE(this=distinct, expression=_number(PATTERN_SAMPLE)),
-        exp.EQ(this=exp.Mod(this=hashed, expression=stride), expression=_number(0)),
+    if stride is not None and stride > 1 and hashed is not None:
+        few = exp.LTE(this=_scalar(_count(), cte=groups), expression=_number(PATTERN_SAMPLE))
+        sampled = exp.and_(
+            exp.EQ(this=exp.Mod(this=hashed, expression=_number(stride)), expression=_number(0)),
+            exp.not_(few.copy()),
+        )
+        # Hashes may be negative (PostgreSQL): `% k = 0` keeps one value in k either way.
+        rows: exp.Query = exp.union(
+            every.copy().where(few, copy=False),
+            every.where(sampled, copy=False),
+            distinct=False,
+            copy=False,
+        )
+    else:
+        rows = every
+    return (
+        exp.select(_col("v"), _named(exp.Sum(this=_col("n")), "cnt"), copy=False)
+        .from_(rows.subquery(_rel("_patterns"), copy=False), copy=False)
+        .group_by(_col("v"), copy=False)
     )
-    return query.where(keep)
+
+
+def _approximate(dialect: str, rows: int) -> bool:
+    return dialect == "duckdb" and rows > EXACT_SKETCH_ROWS
 
 
 def _quantile_items(column: _Column, number: exp.Expr, *, approximate: bool) -> list[exp.Expr]:
@@ -427,74 +419,137 @@ def _quantile_items(column: _Column, number: exp.Expr, *, approximate: bool) -> 
     return [_named(named, column.alias("q")), _named(approx, column.alias("sk"))]
 
 
-def _column_outputs(
-    source: exp.Expr, column: _Column, *, bins: int, top_n: int, dialect: str, approximate: bool
-) -> tuple[list[exp.Expr], list[exp.CTE]]:
-    """The select items and the CTEs that compute ``column``'s statistics."""
+def _aggregate_items(column: _Column, *, approximate: bool) -> list[exp.Expr]:
+    """The per-row aggregates of ``column``: all of them go into one scan of the relation."""
     name = _col(column.name)
-    items: list[exp.Expr] = [_named(_count(name.copy()), column.alias("n"))]
-    ctes: list[exp.CTE] = []
+    items = [_named(_count(name.copy()), column.alias("n"))]
     if column.kind == "other":
-        return items, ctes
-
-    def cte(suffix: str, query: exp.Select) -> str:
-        alias = column.alias(suffix)
-        ctes.append(exp.CTE(this=query, alias=exp.TableAlias(this=_rel(alias)), materialized=True))
-        return alias
-
+        return items
     value = _cast(name.copy(), "VARCHAR") if column.kind == "string" else name.copy()
-    # PostgreSQL has no min/max over booleans.
-    low: exp.Expr = exp.LogicalAnd(this=value) if column.kind == "boolean" else exp.Min(this=value)
-    high: exp.Expr = (
-        exp.LogicalOr(this=value.copy()) if column.kind == "boolean" else exp.Max(this=value.copy())
-    )
-    groups = cte("g", _value_groups(source, column))
+    if column.kind == "boolean":  # PostgreSQL has no min/max over booleans
+        low: exp.Expr = exp.LogicalAnd(this=value)
+        high: exp.Expr = exp.LogicalOr(this=value.copy())
+    else:
+        low, high = exp.Min(this=value), exp.Max(this=value.copy())
     items += [_named(low, column.alias("min")), _named(high, column.alias("max"))]
-    items.append(_named(_scalar(_count(), cte=groups), column.alias("d")))
-    items += _arrays(cte("t", _top(groups, "n", top_n)), column.alias("t"))
     if column.kind == "numeric":
         number = _cast(name.copy(), "DOUBLE")
         items += [
             _named(exp.Avg(this=number), column.alias("mean")),
             _named(exp.StddevSamp(this=number.copy()), column.alias("sd")),
-            *_quantile_items(column, number, approximate=approximate),
-            *_arrays(cte("h", _histogram_groups(groups, bins)), column.alias("h")),
+            *_quantile_items(column, number.copy(), approximate=approximate),
         ]
     if column.kind == "string":
         length = exp.Length(this=_cast(name.copy(), "VARCHAR"))
-        patterns = cte("p", _pattern_groups(groups, dialect))
         items += [
             _named(exp.Min(this=length), column.alias("lmin")),
             _named(exp.Max(this=length.copy()), column.alias("lmax")),
             _named(exp.Avg(this=_cast(length.copy(), "DOUBLE")), column.alias("lmean")),
-            *_arrays(cte("pt", _top(patterns, "cnt", top_n)), column.alias("p")),
-            _named(_scalar(exp.Sum(this=_col("cnt")), cte=patterns), column.alias("ps")),
         ]
-    return items, ctes
+    return items
 
 
-def _profile_query(
-    source: exp.Expr,
-    columns: Sequence[_Column],
-    *,
-    bins: int,
-    top_n: int,
-    dialect: str,
-    approximate: bool = False,
+def _aggregate_query(
+    source: exp.Expr, columns: Sequence[_Column], *, approximate: bool
 ) -> exp.Select:
-    """One query: a single scan for the per-row aggregates, plus one GROUP BY per column
-    (materialised) that the distinct count, top values, histogram and patterns all read."""
+    """One scan of the relation: the row count and every column's per-row aggregates."""
     items: list[exp.Expr] = [_named(_count(), "rows")]
-    ctes: list[exp.CTE] = []
     for column in columns:
-        more_items, more_ctes = _column_outputs(
-            source, column, bins=bins, top_n=top_n, dialect=dialect, approximate=approximate
+        items += _aggregate_items(column, approximate=approximate)
+    return exp.select(*items, copy=False).from_(source.copy(), copy=False)
+
+
+def _row(
+    column: _Column, part: str, cte: str, *, pos: exp.Expr, value: exp.Expr, count: exp.Expr
+) -> exp.Select:
+    """One branch of the values query: (col, part, pos, v, cnt), uniformly typed."""
+    return exp.select(
+        _named(_number(column.index), "col"),
+        _named(exp.Literal.string(part), "part"),
+        _named(_cast(pos, "DOUBLE"), "pos"),
+        _named(_cast(value, "VARCHAR"), "v"),
+        _named(_cast(count, "BIGINT"), "cnt"),
+        copy=False,
+    ).from_(_rel(cte), copy=False)
+
+
+def _value_parts(
+    source: exp.Expr, column: _Column, *, bins: int, top_n: int, dialect: str, rows: int
+) -> tuple[list[exp.CTE], list[exp.Select]]:
+    """The CTEs and result rows read off ``column``'s value groups: the distinct count (part
+    ``d``), top values (``t``), histogram bins (``h``), top patterns (``p``) and the rows the
+    patterns were counted on (``s``)."""
+    ctes: list[exp.CTE] = []
+
+    def cte(suffix: str, query: exp.Select, *, shared: bool = False) -> str:
+        alias = column.alias(suffix)
+        # Groups are read several times: computed once (PostgreSQL does so by itself).
+        ctes.append(
+            exp.CTE(this=query, alias=exp.TableAlias(this=_rel(alias)), materialized=shared or None)
         )
-        items += more_items
-        ctes += more_ctes
-    query = exp.select(*items).from_(source.copy())
-    if ctes:
-        query.set("with_", exp.With(expressions=ctes))
+        return alias
+
+    null = exp.Null()
+    groups = cte("g", _value_groups(source, column), shared=True)
+    top = cte("t", _ranked(groups, "n", top_n))
+    branches = [
+        _row(column, "d", groups, pos=null, value=null.copy(), count=_count()),
+        _row(column, "t", top, pos=_col("pos"), value=_col("v"), count=_col("cnt")),
+    ]
+    if column.kind == "numeric":
+        histogram = cte("h", _histogram_groups(groups, bins))
+        branches.append(
+            _row(column, "h", histogram, pos=_col("pos"), value=null.copy(), count=_col("cnt"))
+        )
+    if column.kind == "string":
+        stride = -(-rows // PATTERN_SAMPLE) if rows > PATTERN_SAMPLE else None
+        patterns = cte("p", _pattern_groups(groups, stride, dialect), shared=True)
+        top_patterns = cte("pt", _ranked(patterns, "cnt", top_n))
+        branches += [
+            _row(column, "p", top_patterns, pos=_col("pos"), value=_col("v"), count=_col("cnt")),
+            _row(
+                column,
+                "s",
+                patterns,
+                pos=null.copy(),
+                value=null.copy(),
+                count=exp.Sum(this=_col("cnt")),
+            ),
+        ]
+    return ctes, branches
+
+
+def _values_query(
+    source: exp.Expr, columns: Sequence[_Column], *, bins: int, top_n: int, dialect: str, rows: int
+) -> exp.Query | None:
+    """One query for everything read off value groups, as long rows (col, part, pos, v, cnt).
+
+    Long rows rather than one wide row of scalar subqueries: DuckDB plans each scalar subquery
+    as a join, and its planning time grows much faster than linearly with their number.
+    """
+    ctes: list[exp.CTE] = []
+    branches: list[exp.Query] = []
+    for column in columns:
+        if column.kind != "other":
+            more_ctes, more_branches = _value_parts(
+                source, column, bins=bins, top_n=top_n, dialect=dialect, rows=rows
+            )
+            ctes += more_ctes
+            branches += more_branches
+    if not branches:
+        return None
+    # A balanced tree of UNION ALLs: a left-deep chain of hundreds would nest too deeply for
+    # sqlglot's recursive generator.
+    while len(branches) > 1:
+        paired = [
+            exp.union(branches[i], branches[i + 1], distinct=False, copy=False)
+            for i in range(0, len(branches) - 1, 2)
+        ]
+        branches = paired + (branches[-1:] if len(branches) % 2 else [])
+    query = exp.select("*", copy=False).from_(
+        branches[0].subquery(_rel("_values"), copy=False), copy=False
+    )
+    query.set("with_", exp.With(expressions=ctes))
     return query
 
 
@@ -503,7 +558,7 @@ def _profile_query(
 
 def profile_table(
     runner: SqlRunner,
-    relation: exp.Expr,
+    relation: exp.Table | exp.Subquery | exp.Query,
     *,
     table: str,
     load_id: str | None = None,
@@ -513,15 +568,18 @@ def profile_table(
 ) -> TableProfile:
     """Profile ``relation`` (a table, or a query such as one load's rows) through ``runner``.
 
-    Queries: one ``LIMIT 0`` read of the column types, then one query per 64 profiled columns
-    (so two for most tables). Each such query scans the relation once for the per-row
-    aggregates (counts, extremes, mean, sample stddev, quantiles, string lengths) and groups each
-    column once; the distinct count, top values, histogram and patterns are read off those
-    groups. A runner that cannot type an empty result (all-NULL Arrow types) costs one more
-    cheap query that fetches a non-null value of each such column.
+    Three queries for up to :data:`COLUMNS_PER_QUERY` columns, two more per further batch:
 
-    ``columns`` limits (and orders) the profiled columns; ``top_n`` caps top values and
-    patterns; ``bins`` is the histogram's number of equal-width bins over [min, max].
+    1. the row count and the column types (Arrow, read off at most one row);
+    2. one scan of the relation for every per-row aggregate: counts, extremes, mean, sample
+       stddev, quantiles and the 101-point sketch, string lengths;
+    3. one GROUP BY per column (materialised once), off which the distinct count, the top
+       values, the histogram and the patterns are all read.
+
+    A runner that cannot type a NULL (Arrow types from Python rows) costs one more cheap query
+    for the columns NULL in the first row. ``columns`` limits (and orders) the profiled
+    columns; ``top_n`` caps top values and patterns; ``bins`` is the number of equal-width
+    histogram bins over [min, max].
     """
     if top_n < 1 or bins < 1:
         raise ConfigError(
@@ -530,20 +588,23 @@ def profile_table(
         )
     source = _source(relation)
     profiled, rows = _columns(runner, source, table, columns)
-    approximate = runner.dialect == "duckdb" and rows > EXACT_SKETCH_ROWS
+    dialect = runner.dialect
     results: list[ColumnProfile] = []
-    chunks = [
-        profiled[start : start + COLUMNS_PER_QUERY]
-        for start in range(0, len(profiled), COLUMNS_PER_QUERY)
-    ] or [[]]
-    for chunk in chunks:
-        query = _profile_query(
-            source, chunk, bins=bins, top_n=top_n, dialect=runner.dialect, approximate=approximate
-        )
-        fetched = runner.fetch(query).to_pylist()
+    for start in range(0, len(profiled), COLUMNS_PER_QUERY):
+        chunk = profiled[start : start + COLUMNS_PER_QUERY]
+        aggregates = _aggregate_query(source, chunk, approximate=_approximate(dialect, rows))
+        fetched = runner.fetch(aggregates).to_pylist()
         row = fetched[0] if fetched else {}
         rows = int(row.get("rows") or 0)
-        results += [_column_profile(column, row, rows, bins) for column in chunk]
+        values = _values_query(source, chunk, bins=bins, top_n=top_n, dialect=dialect, rows=rows)
+        parts: dict[tuple[int, str], list[tuple[float, str | None, int]]] = {}
+        for item in runner.fetch(values).to_pylist() if values is not None else ():
+            key = (int(item["col"]), str(item["part"]))
+            pos = float(item["pos"]) if item["pos"] is not None else 0.0
+            parts.setdefault(key, []).append((pos, item["v"], int(item["cnt"] or 0)))
+        for column in chunk:
+            found = {part: sorted(parts.get((column.index, part), [])) for part in "dthps"}
+            results.append(_column_profile(column, row, found, rows, bins))
     return TableProfile(
         table=table,
         load_id=load_id,
@@ -604,39 +665,42 @@ def _probe_types(
     return {name: schema.field(f"c{index}").type for index, name in enumerate(names)}
 
 
-def _column_profile(column: _Column, row: Mapping[str, Any], rows: int, bins: int) -> ColumnProfile:
-    """One column's :class:`ColumnProfile` from the profile query's row."""
+Parts = Mapping[str, Sequence[tuple[float, str | None, int]]]
 
-    def get(stat: str) -> Any:
-        return row.get(column.alias(stat))
 
-    count = int(get("n") or 0)
-    nulls = rows - count
-    values = get("tv") or []
-    counts = get("tn") or []
+def _column_profile(
+    column: _Column, row: Mapping[str, Any], parts: Parts, rows: int, bins: int
+) -> ColumnProfile:
+    """One column's :class:`ColumnProfile` from the aggregate row and its value-group parts."""
+    count = int(row.get(column.alias("n")) or 0)
+    distinct = parts["d"][0][2] if parts["d"] else 0
     profile = ColumnProfile(
         name=column.name,
         type=column.type,
         kind=column.kind,
         count=count,
-        nulls=nulls,
-        null_share=nulls / rows if rows else 0.0,
-        distinct=None if column.kind == "other" else int(get("d") or 0),
-        min=_json_value(get("min")),
-        max=_json_value(get("max")),
+        nulls=rows - count,
+        null_share=(rows - count) / rows if rows else 0.0,
+        distinct=None if column.kind == "other" else distinct,
+        min=_json_value(row.get(column.alias("min"))),
+        max=_json_value(row.get(column.alias("max"))),
         top_values=tuple(
-            ValueCount(_text(v), int(n), int(n) / rows) for v, n in zip(values, counts, strict=True)
+            ValueCount(_value_text(str(v), column), n, n / rows) for _, v, n in parts["t"]
         ),
     )
     if column.kind == "numeric":
-        profile = _with_numbers(profile, row, column, bins)
+        profile = _with_numbers(profile, row, column, parts["h"], bins)
     if column.kind == "string":
-        profile = _with_strings(profile, row, column)
+        profile = _with_strings(profile, row, column, parts)
     return profile
 
 
 def _with_numbers(
-    profile: ColumnProfile, row: Mapping[str, Any], column: _Column, bins: int
+    profile: ColumnProfile,
+    row: Mapping[str, Any],
+    column: _Column,
+    histogram: Sequence[tuple[float, str | None, int]],
+    bins: int,
 ) -> ColumnProfile:
     """Mean, stddev, quantiles, sketch and histogram of a numeric column."""
     sketch = _all_finite(row.get(column.alias("sk")))
@@ -649,14 +713,13 @@ def _with_numbers(
         named = None
     quantiles = dict(zip(QUANTILES, named, strict=True)) if named and sketch else None
     pinned = _pinned_sketch(sketch, profile, quantiles) if sketch and quantiles else None
-    hist = _histogram(profile, row.get(column.alias("hv")), row.get(column.alias("hn")), bins)
     return replace(
         profile,
         mean=_finite(row.get(column.alias("mean"))),
         stddev=_finite(row.get(column.alias("sd"))),
         quantiles=quantiles if pinned else None,
         sketch=tuple(pinned) if pinned else None,
-        histogram=hist,
+        histogram=_histogram(profile, histogram, bins),
     )
 
 
@@ -680,24 +743,26 @@ def _pinned_sketch(
 
 
 def _histogram(
-    profile: ColumnProfile, buckets: Any, counts: Any, bins: int
+    profile: ColumnProfile, counted: Sequence[tuple[float, str | None, int]], bins: int
 ) -> tuple[HistogramBin, ...] | None:
-    """Equal-width bins over [min, max] from the bucket indices SQL counted rows in."""
+    """Equal-width bins over [min, max] from the bin indices SQL counted rows in."""
     low, high = profile.min, profile.max
-    if not isinstance(low, int | float) or not isinstance(high, int | float) or not buckets:
+    if not isinstance(low, int | float) or not isinstance(high, int | float) or not counted:
         return None
     lo, hi = float(low), float(high)
     if hi == lo:
         return (HistogramBin(lo, hi, profile.count),)
     tally = [0] * bins
-    for bucket, count in zip(buckets, counts, strict=True):
-        if bucket is not None and math.isfinite(bucket):
-            tally[min(max(int(bucket), 0), bins - 1)] += int(count)
+    for bucket, _, count in counted:
+        if math.isfinite(bucket):
+            tally[min(max(int(bucket), 0), bins - 1)] += count
     edges = [lo + (hi - lo) * j / bins for j in range(bins)] + [hi]
     return tuple(HistogramBin(edges[j], edges[j + 1], tally[j]) for j in range(bins))
 
 
-def _with_strings(profile: ColumnProfile, row: Mapping[str, Any], column: _Column) -> ColumnProfile:
+def _with_strings(
+    profile: ColumnProfile, row: Mapping[str, Any], column: _Column, parts: Parts
+) -> ColumnProfile:
     """Length statistics and patterns of a string column."""
     lmin, lmax, lmean = (row.get(column.alias(s)) for s in ("lmin", "lmax", "lmean"))
     length = (
@@ -705,15 +770,12 @@ def _with_strings(profile: ColumnProfile, row: Mapping[str, Any], column: _Colum
         if lmin is not None and lmax is not None and lmean is not None
         else None
     )
-    shapes = row.get(column.alias("pv")) or []
-    counts = row.get(column.alias("pn")) or []
-    sampled = int(row.get(column.alias("ps")) or 0)
+    sampled = parts["s"][0][2] if parts["s"] else 0
     rows = profile.count + profile.nulls
-    # Patterns counted on a sample of distinct values are scaled to the column's count.
-    scale = profile.count / sampled if sampled else 1.0
     patterns = []
-    for shape, count in zip(shapes, counts, strict=True):
-        estimated = int(count) if sampled == profile.count else round(int(count) * scale)
+    for _, shape, count in parts["p"]:
+        # Patterns counted on a sample of the distinct values are scaled to the column.
+        estimated = count if sampled == profile.count else round(count * profile.count / sampled)
         patterns.append(PatternCount(str(shape), estimated, estimated / rows if rows else 0.0))
     return replace(profile, length=length, patterns=tuple(patterns))
 
@@ -730,15 +792,8 @@ def _finite(value: Any) -> float | None:
 
 def _all_finite(values: Sequence[Any] | None) -> list[float] | None:
     """The values as floats; None when there are none or one is not a finite number."""
-    if not values:
-        return None
-    floats: list[float] = []
-    for value in values:
-        number = _finite(value)
-        if number is None:
-            return None
-        floats.append(number)
-    return floats
+    floats = [_finite(v) for v in values or ()]
+    return [f for f in floats if f is not None] if floats and None not in floats else None
 
 
 def _json_value(value: Any) -> JsonScalar:
@@ -754,12 +809,26 @@ def _json_value(value: Any) -> JsonScalar:
     return str(value)
 
 
-def _text(value: Any) -> str:
-    """A top value as text, the same whichever engine produced it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, datetime | date | time):
-        return str(_json_value(value))
-    return str(value)
+def _value_text(text: str, column: _Column) -> str:
+    """A top value (SQL text) as text that is the same whichever engine produced it.
+
+    Engines spell some values differently (1.0 or 1, a space or a T in a timestamp, a zone
+    offset); the text is read back by the column's type and written the Python way: floats by
+    ``repr``, temporal values in ISO 8601 (zoned ones in UTC), booleans as true/false.
+    """
+    try:
+        if column.kind == "boolean":
+            return "true" if text.lower() in ("true", "t") else "false"
+        if column.kind == "numeric":
+            if column.type in ("FLOAT", "DOUBLE"):
+                return repr(float(text))
+            return str(Decimal(text)) if column.type.startswith("DECIMAL") else str(int(text))
+        if column.type == "DATE":
+            return date.fromisoformat(text).isoformat()
+        if column.type == "TIME":
+            return time.fromisoformat(text).isoformat()
+        if column.kind == "temporal":
+            return str(_json_value(datetime.fromisoformat(text)))
+    except ValueError:
+        pass  # infinity, BC dates, out-of-range years: the engine's own text
+    return text
