@@ -26,13 +26,15 @@ class Reject:
 
 @dataclass(frozen=True, slots=True)
 class RowRejection:
-    """Staged rows a quality rule sends to the dead-letter queue, named by a SQL condition.
+    """Staged rows a load sends to the dead-letter queue, named by a SQL condition: the rows a
+    quality rule quarantines (error class ``rule``), or rows a merge cannot take.
 
     ``condition`` is a sqlglot expression (DuckDB dialect) over the staged rows, true for a row
     to reject; it may use window functions, so warehouses evaluate it in a projection.
     """
 
-    rule: str
+    rule: str | None
     message: str
     column: str | None
     condition: Any  # sqlglot.exp.Expr; Any keeps core free of a hard sqlglot import here
+    error_class: str = "rule"

@@ -131,9 +131,9 @@ class Load(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot rewrite its staged rows")
 
     def quarantine(self, rejections: Sequence[RowRejection], *, first_seq: int) -> dict[str, int]:
-        """Move the staged rows each rejection names to the DLQ (error class ``rule``), in the
-        load's transaction. A row failing several rules is stored once, under the first one.
-        Returns the rows moved per rule."""
+        """Move the staged rows each rejection names to the DLQ, in the load's transaction.
+        A row failing several rejections is stored once, under the first one. Returns the rows
+        moved per rule (per error class for rejections without a rule)."""
         raise NotImplementedError(f"{type(self).__name__} cannot quarantine staged rows")
 
     @abstractmethod

@@ -126,10 +126,10 @@ class DuckDBLoad(Load):
         staging = sb.table(self._staging, DEFAULT_SCHEMA)
         columns = [c for c in self._columns(self._staging) if c != SEQ_COLUMN]
         exists = self._exists(request.table)
+        if request.write == "merge":
+            self._reject_null_keys(first_seq=len(rejects) + self._quarantined)
         rejected = len(rejects) + self._quarantined
         merged = self._removed
-        if request.write == "merge":
-            rejected += self._reject_null_keys(staging, rejects_before=rejected)
         if not exists:
             self._execute(
                 sb.create_table_as(self._target, sb.select_columns(staging, columns), empty=True)
@@ -288,7 +288,8 @@ class DuckDBLoad(Load):
             if earlier:
                 first = exp.and_(first, exp.not_(exp.or_(*earlier)))
             query = exp.select(exp.CountIf(this=first)).from_(flags.copy())
-            counts[rejection.rule] = counts.get(rejection.rule, 0) + self._count_expr(query)
+            key = rejection.rule or rejection.error_class
+            counts[key] = counts.get(key, 0) + self._count_expr(query)
         return counts
 
     def _insert_quarantined(
@@ -310,6 +311,7 @@ class DuckDBLoad(Load):
         params: dict[str, Any] = {}
         cases: dict[str, str] = {}
         for prefix, values in (
+            ("e", [r.error_class for r in rejections]),
             ("r", [r.rule for r in rejections]),
             ("m", [r.message for r in rejections]),
             ("c", [r.column for r in rejections]),
@@ -319,7 +321,8 @@ class DuckDBLoad(Load):
                 params[f"{prefix}{index}"] = value
                 whens.append(f"WHEN f.{quote_identifier(name)} THEN ${prefix}{index}")
             cases[prefix] = f"CASE {' '.join(whens)} END"
-        rule_case, message_case, column_case = cases["r"], cases["m"], cases["c"]
+        class_case, rule_case = cases["e"], cases["r"]
+        message_case, column_case = cases["m"], cases["c"]
         request = self._request
         params.update(
             load_id=request.load_id,
@@ -338,7 +341,7 @@ class DuckDBLoad(Load):
         self._run_params(
             f"INSERT INTO {sb.table(DLQ_TABLE, DEFAULT_SCHEMA).sql(DIALECT)} ({columns}) "
             f"SELECT $load_id, $first_seq + row_number() OVER (ORDER BY s.{seq}) - 1, $run_id, "
-            f"$pipeline, $source, $table_name, 'rule', {rule_case}, {message_case}, "
+            f"$pipeline, $source, $table_name, {class_case}, {rule_case}, {message_case}, "
             f"{self._source_column('s')}, NULL, {column_case}, json_object({raw})::VARCHAR, "
             f"'open', $now, 0 FROM {staging.sql(DIALECT)} AS s "
             f"JOIN {flags.sql(DIALECT)} AS f ON s.{seq} = f.{seq}",
@@ -350,53 +353,29 @@ class DuckDBLoad(Load):
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def _reject_null_keys(self, staging: exp.Table, rejects_before: int) -> int:
-        """Rows whose key is NULL cannot be merged: they go to the DLQ with the row as JSON."""
+    def _reject_null_keys(self, *, first_seq: int) -> None:
+        """Rows whose key is NULL cannot be merged: an error, or the DLQ with the row as JSON."""
         keys = self._request.primary_key
-        condition = sb.any_null(keys).sql(DIALECT)
-        source = staging.sql(DIALECT)
         key_list = ", ".join(keys)
-        request = self._request
-        if request.on_bad_rows == "fail":
-            nulls = self._count(f"SELECT count(*) FROM {source} WHERE {condition}", {})
-            if nulls:
-                raise DataError(
-                    f"{nulls} row(s) have a NULL primary key ({key_list}); a merge needs every "
-                    "key column",
-                    location=Location(table=str(request.table)),
-                    hint="Fix the input, or set `on_bad_rows: dlq` to load the other rows and "
-                    "keep these in the dead-letter queue.",
-                )
-            return 0
-        columns = (
-            "load_id, seq, run_id, pipeline, source, table_name, error_class, message, file, "
-            "line, column_name, raw, status, first_seen_at, attempts"
+        if self._request.on_bad_rows == "dlq":
+            message = f"primary key ({key_list}) is NULL; a merge needs every key column"
+            rejection = RowRejection(
+                None, message, key_list, sb.any_null(keys), error_class="null_primary_key"
+            )
+            self.quarantine([rejection], first_seq=first_seq)
+            return
+        staging = sb.table(self._staging, DEFAULT_SCHEMA)
+        nulls = self._count_expr(
+            exp.select(exp.Count(this=exp.Star())).from_(staging).where(sb.any_null(keys))
         )
-        sql = (
-            f"INSERT INTO {sb.table(DLQ_TABLE, DEFAULT_SCHEMA).sql(DIALECT)} ({columns}) "
-            "SELECT $load_id, $first_seq + row_number() OVER () - 1, $run_id, $pipeline, "
-            "$source, $table_name, 'null_primary_key', $message, "
-            f"{self._source_column('s')}, NULL, $key_column, to_json(s)::VARCHAR, 'open', "
-            f"$now, 0 FROM (SELECT * EXCLUDE ({quote_identifier(SEQ_COLUMN)}) FROM {source}) AS s "
-            f"WHERE {condition}"
-        )
-        count = self._count(
-            sql,
-            {
-                "load_id": request.load_id,
-                "first_seq": rejects_before,
-                "run_id": request.run_id,
-                "pipeline": request.pipeline,
-                "source": request.source,
-                "table_name": str(request.table),
-                "message": f"primary key ({key_list}) is NULL; a merge needs every key column",
-                "key_column": key_list,
-                "now": utcnow(),
-            },
-        )
-        if count:
-            self._execute(exp.delete(staging.copy(), where=sb.any_null(keys)))
-        return count
+        if nulls:
+            raise DataError(
+                f"{nulls} row(s) have a NULL primary key ({key_list}); a merge needs every "
+                "key column",
+                location=Location(table=str(self._request.table)),
+                hint="Fix the input, or set `on_bad_rows: dlq` to load the other rows and "
+                "keep these in the dead-letter queue.",
+            )
 
     def _source_column(self, alias: str) -> str:
         if SOURCE_COLUMN in self._columns(self._staging):
