@@ -101,11 +101,6 @@ class LoadChecks:
         self.results.extend(evaluation.results)
         self._raise_on_failures(evaluation.results)
 
-    def profile_committed(self, relation: Relation) -> None:
-        """Profile a load that wrote straight into the target (no staged copy to profile)."""
-        if self.quality.profile and self.profile is None:
-            self.profile = profile_relation(relation, self.table, self.load_id)
-
     def _raise_on_failures(self, results: list[RuleResult]) -> None:
         failed = [r for r in results if r.blocks_load]
         if not failed:

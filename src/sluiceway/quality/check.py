@@ -89,11 +89,8 @@ class Evaluation:
 
 def parse_rules(rules: Sequence[Any]) -> list[Any]:
     """Rule specs from YAML-shaped dicts (specs pass through), validated like a pipeline's."""
-    adapter: TypeAdapter[list[RuleSpec]] = TypeAdapter(list[RuleSpec])
-    specs = [r if not isinstance(r, Mapping) else None for r in rules]
-    raw = [r for r in rules if isinstance(r, Mapping)]
-    parsed = iter(adapter.validate_python(raw)) if raw else iter(())
-    return check_rules([s if s is not None else next(parsed) for s in specs])
+    adapter: TypeAdapter[Any] = TypeAdapter(RuleSpec)
+    return check_rules([adapter.validate_python(r) if isinstance(r, Mapping) else r for r in rules])
 
 
 def is_final(spec: Any) -> bool:
@@ -214,7 +211,7 @@ def _shared_scan(
     projections: list[exp.Expr] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
     flags: list[exp.Expr] = []
     for index, rule in enumerate(compiled):
-        if rule.flag is not None and not rule.windowed:
+        if rule.flag is not None:
             name = _flag_name(index)
             flags.append(exp.alias_(rule.flag.copy(), name, quoted=True))
             failing = R.count_if(R.col(name))
@@ -509,7 +506,7 @@ def _result(
         dimension=rule.dimension,
         severity=spec.severity,
         on_fail=spec.on_fail,
-        scope="table" if is_final(spec) and getattr(spec, "scope", "") == "table" else "load",
+        scope=str(getattr(spec, "scope", "load")),
         passed=verdict.passed,
         failing=verdict.failing,
         checked=rows,

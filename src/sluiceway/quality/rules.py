@@ -2,9 +2,10 @@
 
 Each rule spec (``sluiceway.spec.quality``) compiles to a :class:`CompiledRule`:
 
-- ``flag`` — a boolean expression true for a row that violates the rule (row rules, and the
-  table rules that can name their failing rows: ``unique`` and ``outliers``). It may contain
-  window functions; it is evaluated in a projection over the checked relation, never in WHERE.
+- ``flag`` — a boolean expression true for a row that violates the rule (row rules). The
+  table rules that can name their failing rows, ``unique`` and ``outliers``, build theirs after
+  the counting pass (:func:`unique_flag` uses a window, :func:`outlier_flag` the band the pass
+  found); flags are evaluated in a projection over the checked relation, never in WHERE.
 - ``aggregates`` — named aggregate expressions computed in the *one* scan every rule shares.
 - ``judge`` — turns the aggregates into a verdict.
 
@@ -120,14 +121,9 @@ class CompiledRule:
     kind: str
     columns: tuple[str, ...]
     dimension: str
-    flag: exp.Expr | None = None  # row violation (None: the rule judges the table)
-    windowed: bool = False  # the flag uses window functions (not part of the counting pass)
+    flag: exp.Expr | None = None  # row violation, no window functions (None: a table rule)
     aggregates: dict[str, exp.Expr] = field(default_factory=dict)
     message: str = ""
-
-    @property
-    def scope(self) -> str:
-        return str(getattr(self.spec, "scope", "load"))
 
     def agg_name(self, what: str) -> str:
         return f"{self.rule_id}__{what}"

@@ -229,11 +229,6 @@ class SourceSettings:
     contract: SchemaContract = field(default_factory=SchemaContract)
     checks: tuple[Any, ...] = ()  # quality rule specs (sluiceway.spec.quality)
 
-    @property
-    def inspects_rows(self) -> bool:
-        """Whether the load must stage rows apart from the target to inspect them first."""
-        return bool(self.checks)
-
 
 def type_names(spec: type[StrictModel]) -> tuple[str, ...]:
     """The ``type`` literal values a config model accepts (``csv``; ``json``, ``ndjson``)."""
