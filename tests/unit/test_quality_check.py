@@ -125,3 +125,83 @@ def test_bad_rules_are_refused_with_a_reason() -> None:
             "t",
             [{"rule": "row_count", "min": 1, "on_fail": "quarantine"}],
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [
+        ("email", ["ann.lee+x@mail.example.co"], ["ann@", "ann@@x.com", "ann@x.", "a b@x.com"]),
+        ("url", ["https://x.org/a?b=1", "http://a-b.c:8080"], ["ftp://x.org", "http//x", "x.org"]),
+        (
+            "phone",
+            ["555-123-4567", "(555) 123-4567", "+1 555-123-4567", "555.123.4567"],
+            ["12345", "call me", "555-CALL-NOW", "555-123"],
+        ),
+        ("zip_us", ["02134", "12345-6789"], ["2134", "12345-678", "ABCDE"]),
+        ("iso_date", ["2026-11-23", "2024-02-29"], ["2026-13-01", "23/11/2026", "2026-1-1"]),
+        (
+            "uuid",
+            ["123e4567-e89b-12d3-a456-426614174000"],
+            ["123e4567e89b12d3a456426614174000", "123e4567-e89b-12d3-a456-42661417400g"],
+        ),
+    ],
+)
+def test_named_formats_accept_and_refuse(name: str, good: list[str], bad: list[str]) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (v VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in [*good, *bad, None]])
+    rule = {"rule": "format", "column": "v", "format": name}
+    out = check_table(DuckDBRunner(con), "t", [rule], table="t")
+    (result,) = out.results
+    assert result.failing == len(bad)
+    assert sorted(row["v"] for row in result.sample) == sorted(bad)[:5]
+
+
+def test_options_change_what_fails(con: duckdb.DuckDBPyConnection) -> None:
+    rules = [
+        {"rule": "accepted_values", "id": "loose", "column": "status", "values": ["PAID"],
+         "case_sensitive": False},
+        {"rule": "outliers", "id": "z", "column": "amount", "method": "zscore", "threshold": 1.5},
+        {
+            "rule": "consistency",
+            "id": "strict",
+            "left": {"key": ["cid"], "value": "sum(amount)"},
+            "right": {"table": "customers", "key": ["cid"], "value": "cid * 1.0"},
+            "tolerance": 1,
+            "missing": "fail",
+        },
+    ]  # fmt: skip
+    out = check_table(DuckDBRunner(con), "orders", rules)
+    # paid, paid are accepted ignoring case; zzz and shipped are not; NULL passes
+    assert out.result("loose").failing == 2
+    # mean 40002.4, sd ~89442: only 200000 is more than 1.5 sd away
+    assert out.result("z").failing == 1
+    assert out.result("z").sample[0]["amount"] == 200000.0
+    # cid 11 disagrees, cid 99 has no customer row; NULL cid is no key on either side
+    assert out.result("strict").failing == 2
+
+
+def test_the_score_weights_its_dimensions() -> None:
+    from sluiceway.quality.results import RuleResult
+    from sluiceway.quality.score import score
+
+    def result(dimension: str, failing: int, rule: str = "not_null") -> RuleResult:
+        return RuleResult(
+            rule_id=f"{dimension}_{rule}", rule=rule, columns=("c",), dimension=dimension,
+            severity="error", on_fail="warn", scope="load", passed=failing == 0,
+            failing=failing, checked=100, observed=None, observed_text="", threshold="",
+            message="",
+        )  # fmt: skip
+
+    results = [result("completeness", 10), result("validity", 40, "range")]
+    even = score(results, {"completeness": 1, "validity": 1})
+    assert even.dimensions == {"completeness": 90.0, "validity": 60.0}
+    assert even.score == 75.0
+    tilted = score(results, {"completeness": 3, "validity": 1})
+    assert tilted.score == 82.5
+    # a dimension without rules falls back to the profile's non-NULL share, or is left out
+    profile = {"rows": 10, "columns": [{"null_share": 0.5}, {"null_share": 0.0}]}
+    from_profile = score([result("validity", 0, "range")], {"completeness": 1, "validity": 1},
+                         profile)  # fmt: skip
+    assert from_profile.dimensions == {"completeness": 75.0, "validity": 100.0}
+    assert score([], {"completeness": 1}).score is None

@@ -375,7 +375,10 @@ def side_query(side: Any, relation: exp.Expr, name: str) -> exp.Select:
     source = relation if side.table is None else table_expr(side.table)
     value = parse_sql(side.value)
     keys = [col(k) for k in side.key]
+    # A NULL key matches nothing on the other side, so it is no key at all: left out.
+    keyed = exp.and_(*[k.copy().is_(exp.null()).not_() for k in keys])
     query = exp.select(*keys, exp.alias_(value, name, quoted=True)).from_(source.copy())
+    query = query.where(keyed)
     if side.where:
         query = query.where(parse_sql(side.where))
     if value.find(exp.AggFunc) is not None:
