@@ -1,10 +1,19 @@
-"""Quality history, kept in the metadata store (it survives restarts and is shared)."""
+"""Quality history, kept in the metadata store (it survives restarts and is shared).
+
+:class:`QualityEntry` (what the quality package produces) and :class:`QualityRecord` (what the
+store keeps) carry the same fields; the store names the table ``table_name`` like its other
+records, and never imports the quality package.
+"""
 
 from __future__ import annotations
+
+from dataclasses import fields
 
 from sluiceway.meta.quality_history import QualityRecord
 from sluiceway.meta.store import MetaStore
 from sluiceway.quality.history import QualityEntry
+
+_RENAMED = {"table": "table_name"}
 
 
 class MetaQualityLog:
@@ -14,43 +23,15 @@ class MetaQualityLog:
         self.store = store
 
     def record(self, entry: QualityEntry) -> None:
-        self.store.record_quality(
-            QualityRecord(
-                warehouse=entry.warehouse,
-                table_name=entry.table,
-                load_id=entry.load_id,
-                checked_at=entry.checked_at,
-                committed=entry.committed,
-                rows=entry.rows,
-                results=entry.results,
-                score=entry.score,
-                dimensions=entry.dimensions,
-                profile=entry.profile,
-                cleaning=entry.cleaning,
-                run_id=entry.run_id,
-                pipeline=entry.pipeline,
-                step=entry.step,
-            )
-        )
+        values = {_RENAMED.get(f.name, f.name): getattr(entry, f.name) for f in fields(entry)}
+        self.store.record_quality(QualityRecord(**values))
 
     def history(self, warehouse: str, table: str, limit: int | None = None) -> list[QualityEntry]:
         return [entry(r) for r in self.store.quality_history(warehouse, table, limit=limit)]
 
 
 def entry(record: QualityRecord) -> QualityEntry:
+    back = {v: k for k, v in _RENAMED.items()}
     return QualityEntry(
-        warehouse=record.warehouse,
-        table=record.table_name,
-        load_id=record.load_id,
-        checked_at=record.checked_at,
-        committed=record.committed,
-        rows=record.rows,
-        results=record.results,
-        score=record.score,
-        dimensions=record.dimensions,
-        profile=record.profile,
-        cleaning=record.cleaning,
-        run_id=record.run_id,
-        pipeline=record.pipeline,
-        step=record.step,
+        **{back.get(f.name, f.name): getattr(record, f.name) for f in fields(record)}
     )
