@@ -21,7 +21,7 @@ from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import DataError, Location
 from sluiceway.core.rejects import RowRejection
 from sluiceway.quality.check import CheckContext, LoadCounts, evaluate
-from sluiceway.quality.history import QualityEntry, QualityLog, earlier_profiles
+from sluiceway.quality.history import QualityEntry, QualityLog
 from sluiceway.quality.results import RuleResult
 from sluiceway.quality.score import score
 from sluiceway.spec.models import SourceSettings
@@ -58,7 +58,7 @@ class LoadChecks:
             order=relation.order,
             hidden=relation.hidden,
             profile=self.profile,
-            history=lambda n: earlier_profiles(self.log, self.warehouse, self.table, n),
+            history=lambda n: self.log.profiles(self.warehouse, self.table, n),
         )
 
     def on_staged(self, load: Load, *, first_seq: int) -> None:

@@ -7,7 +7,9 @@ records, and never imports the quality package.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
+from typing import Any
 
 from sluiceway.meta.quality_history import QualityRecord
 from sluiceway.meta.store import MetaStore
@@ -28,6 +30,12 @@ class MetaQualityLog:
 
     def history(self, warehouse: str, table: str, limit: int | None = None) -> list[QualityEntry]:
         return [entry(r) for r in self.store.quality_history(warehouse, table, limit=limit)]
+
+    def profiles(self, warehouse: str, table: str, limit: int) -> list[Mapping[str, Any]]:
+        records = self.store.quality_history(
+            warehouse, table, limit=limit, committed_only=True, with_profile=True
+        )
+        return [r.profile for r in records if r.profile is not None]
 
 
 def entry(record: QualityRecord) -> QualityEntry:

@@ -22,7 +22,6 @@ from sqlglot import exp
 
 from sluiceway.core.clock import utcnow
 from sluiceway.core.durations import format_duration
-from sluiceway.core.errors import ConfigError
 from sluiceway.quality import rules as R
 from sluiceway.quality.results import RuleResult
 from sluiceway.quality.sql import SqlRunner
@@ -336,11 +335,9 @@ def _judge(
             message=f"{spec.left.value} ≠ {spec.right.value} per {', '.join(spec.left.key)}",
         )
     if isinstance(spec, DriftRule):
-        # The PSI/KS computation over stored profiles lands with the drift module.
-        raise ConfigError(
-            f"check {spec.rule_id!r}: distribution_drift is not available in this version yet",
-            hint="Remove the rule for now; profiles are already kept for every load.",
-        )
+        from sluiceway.quality.drift_check import judge_drift
+
+        return judge_drift(runner, relation, spec, context)
     raise TypeError(f"no judge for {type(spec).__name__}")  # pragma: no cover
 
 

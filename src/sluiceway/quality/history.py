@@ -40,18 +40,8 @@ class QualityLog(Protocol):
     def history(self, warehouse: str, table: str, limit: int | None = None) -> list[QualityEntry]:
         """The table's checked loads, newest first."""
 
-
-def earlier_profiles(
-    log: QualityLog, warehouse: str, table: str, limit: int
-) -> list[Mapping[str, Any]]:
-    """Profiles of the table's last ``limit`` committed loads, newest first."""
-    found: list[Mapping[str, Any]] = []
-    for entry in log.history(warehouse, table):
-        if entry.committed and entry.profile is not None:
-            found.append(entry.profile)
-            if len(found) == limit:
-                break
-    return found
+    def profiles(self, warehouse: str, table: str, limit: int) -> list[Mapping[str, Any]]:
+        """Profiles of the table's last ``limit`` committed, profiled loads, newest first."""
 
 
 @dataclass
@@ -73,3 +63,11 @@ class InMemoryQualityLog:
         ]
         mine.sort(key=lambda e: (e.checked_at, e.load_id), reverse=True)
         return mine[:limit] if limit is not None else mine
+
+    def profiles(self, warehouse: str, table: str, limit: int) -> list[Mapping[str, Any]]:
+        found: list[Mapping[str, Any]] = [
+            e.profile
+            for e in self.history(warehouse, table)
+            if e.committed and e.profile is not None
+        ]
+        return found[:limit]

@@ -280,8 +280,12 @@ def _ordered(value: exp.Expr, *, desc: bool = False) -> exp.Ordered:
     return exp.Ordered(this=value, desc=desc, nulls_first=False)
 
 
-def _source(relation: exp.Expr) -> exp.Expr:
+def _source(relation: exp.Expr | str) -> exp.Expr:
     """``relation`` as something a FROM clause takes (queries get an alias)."""
+    if isinstance(relation, str):
+        from sluiceway.quality.rules import table_expr
+
+        return table_expr(relation)
     if isinstance(relation, exp.Table):
         return relation.copy()
     if isinstance(relation, exp.Subquery):
@@ -558,7 +562,7 @@ def _values_query(
 
 def profile_table(
     runner: SqlRunner,
-    relation: exp.Table | exp.Subquery | exp.Query,
+    relation: exp.Table | exp.Subquery | exp.Query | str,
     *,
     table: str,
     load_id: str | None = None,
@@ -566,7 +570,7 @@ def profile_table(
     top_n: int = 10,
     bins: int = 20,
 ) -> TableProfile:
-    """Profile ``relation`` (a table, or a query such as one load's rows) through ``runner``.
+    """Profile ``relation`` (a table or its dotted name, or a query such as one load's rows).
 
     Three queries for up to :data:`COLUMNS_PER_QUERY` columns, two more per further batch:
 
