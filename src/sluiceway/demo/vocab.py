@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sluiceway.core.us_states import BY_CODE
+
 
 def _words(text: str) -> tuple[str, ...]:
     """Whitespace-separated words of a text block (keeps long word lists compact)."""
@@ -105,114 +107,114 @@ class State:
     cities: tuple[City, ...]
 
 
-# code | name | AP-style abbreviation ("-" for none) | population (millions) | area codes,
-# then indented lines of "city:first zip-last zip" separated by semicolons.
+# code | population (millions) | area codes, then indented lines of "city:first zip-last zip"
+# separated by semicolons. Names and AP abbreviations come from sluiceway.core.us_states.
 _STATES_TABLE = """
-AL|Alabama|Ala.|5.0|205 256
+AL|5.0|205 256
     Birmingham:35203-35244;Montgomery:36104-36117;Huntsville:35801-35816
-AK|Alaska|-|0.7|907
+AK|0.7|907
     Anchorage:99501-99524;Fairbanks:99701-99709;Juneau:99801-99803
-AZ|Arizona|Ariz.|7.2|602 480 520
+AZ|7.2|602 480 520
     Phoenix:85003-85054;Tucson:85701-85756;Mesa:85201-85215
-AR|Arkansas|Ark.|3.0|501 479
+AR|3.0|501 479
     Little Rock:72201-72227;Fayetteville:72701-72704;Fort Smith:72901-72916
-CA|California|Calif.|39.5|213 415 619 916 408
+CA|39.5|213 415 619 916 408
     Los Angeles:90001-90089;San Francisco:94102-94134;San Diego:92101-92154
     Sacramento:95811-95838;San Jose:95110-95139;Fresno:93701-93730
-CO|Colorado|Colo.|5.8|303 719
+CO|5.8|303 719
     Denver:80202-80239;Colorado Springs:80903-80925;Boulder:80301-80305
-CT|Connecticut|Conn.|3.6|860 203
+CT|3.6|860 203
     Hartford:06103-06120;New Haven:06510-06519;Stamford:06901-06907
-DE|Delaware|Del.|1.0|302
+DE|1.0|302
     Wilmington:19801-19810;Dover:19901-19904;Lewes:19958-19958
-DC|District of Columbia|D.C.|0.7|202
+DC|0.7|202
     Washington:20001-20037
-FL|Florida|Fla.|21.5|305 407 813 904 850
+FL|21.5|305 407 813 904 850
     Miami:33125-33199;Orlando:32801-32839;Tampa:33602-33629;Jacksonville:32202-32258
     Tallahassee:32301-32317
-GA|Georgia|Ga.|10.7|404 912
+GA|10.7|404 912
     Atlanta:30303-30349;Savannah:31401-31419;Augusta:30901-30909;Athens:30601-30607
-HI|Hawaii|-|1.5|808
+HI|1.5|808
     Honolulu:96813-96826;Hilo:96720-96721
-ID|Idaho|-|1.8|208
+ID|1.8|208
     Boise:83702-83716;Idaho Falls:83401-83406;Pocatello:83201-83209
-IL|Illinois|Ill.|12.8|312 217 309
+IL|12.8|312 217 309
     Chicago:60601-60661;Springfield:62701-62712;Naperville:60540-60565;Peoria:61602-61615
-IN|Indiana|Ind.|6.8|317 260 812
+IN|6.8|317 260 812
     Indianapolis:46201-46260;Fort Wayne:46802-46835;Bloomington:47401-47408
-IA|Iowa|-|3.2|515 319
+IA|3.2|515 319
     Des Moines:50309-50322;Cedar Rapids:52401-52411;Iowa City:52240-52246
-KS|Kansas|Kan.|2.9|316 785 913
+KS|2.9|316 785 913
     Wichita:67202-67235;Topeka:66603-66619;Overland Park:66204-66223
-KY|Kentucky|Ky.|4.5|502 859 270
+KY|4.5|502 859 270
     Louisville:40202-40299;Lexington:40502-40517;Bowling Green:42101-42104
-LA|Louisiana|La.|4.7|504 225 318
+LA|4.7|504 225 318
     New Orleans:70112-70131;Baton Rouge:70801-70820;Shreveport:71101-71119
-ME|Maine|-|1.4|207
+ME|1.4|207
     Bangor:04401-04402;Lewiston:04240-04243;Biddeford:04005-04005
-MD|Maryland|Md.|6.2|410 301
+MD|6.2|410 301
     Baltimore:21201-21239;Annapolis:21401-21409;Rockville:20850-20855
-MA|Massachusetts|Mass.|7.0|617 508 978
+MA|7.0|617 508 978
     Boston:02108-02136;Worcester:01602-01610;Cambridge:02138-02142;Lowell:01850-01854
-MI|Michigan|Mich.|10.1|313 616 734
+MI|10.1|313 616 734
     Detroit:48201-48239;Grand Rapids:49503-49548;Ann Arbor:48103-48109
-MN|Minnesota|Minn.|5.7|612 651 218
+MN|5.7|612 651 218
     Minneapolis:55401-55455;Saint Paul:55101-55130;Duluth:55802-55811
-MS|Mississippi|Miss.|3.0|601 228
+MS|3.0|601 228
     Jackson:39201-39216;Gulfport:39501-39507;Hattiesburg:39401-39406
-MO|Missouri|Mo.|6.2|816 314 573
+MO|6.2|816 314 573
     Kansas City:64105-64157;St. Louis:63101-63147;Columbia:65201-65203
-MT|Montana|Mont.|1.1|406
+MT|1.1|406
     Billings:59101-59106;Missoula:59801-59808;Helena:59601-59602
-NE|Nebraska|Neb.|2.0|402
+NE|2.0|402
     Omaha:68102-68164;Lincoln:68502-68528
-NV|Nevada|Nev.|3.1|702 775
+NV|3.1|702 775
     Las Vegas:89101-89149;Reno:89501-89523;Henderson:89002-89074
-NH|New Hampshire|N.H.|1.4|603
+NH|1.4|603
     Manchester:03101-03109;Nashua:03060-03064;Concord:03301-03303
-NJ|New Jersey|N.J.|9.3|973 201 609
+NJ|9.3|973 201 609
     Newark:07102-07114;Jersey City:07302-07311;Trenton:08608-08629;Princeton:08540-08544
-NM|New Mexico|N.M.|2.1|505 575
+NM|2.1|505 575
     Albuquerque:87102-87123;Santa Fe:87501-87508;Las Cruces:88001-88012
-NY|New York|N.Y.|20.2|212 718 716 585 518
+NY|20.2|212 718 716 585 518
     New York:10001-10040;Brooklyn:11201-11239;Buffalo:14201-14227;Rochester:14604-14626
     Albany:12202-12211
-NC|North Carolina|N.C.|10.4|704 919 828
+NC|10.4|704 919 828
     Charlotte:28202-28277;Raleigh:27601-27617;Durham:27701-27713;Asheville:28801-28806
-ND|North Dakota|N.D.|0.8|701
+ND|0.8|701
     Fargo:58102-58104;Bismarck:58501-58504
-OH|Ohio|-|11.8|614 216 513
+OH|11.8|614 216 513
     Columbus:43201-43235;Cleveland:44101-44135;Cincinnati:45202-45255;Toledo:43604-43623
-OK|Oklahoma|Okla.|4.0|405 918
+OK|4.0|405 918
     Oklahoma City:73102-73179;Tulsa:74103-74137;Norman:73069-73072
-OR|Oregon|Ore.|4.2|503 541
+OR|4.2|503 541
     Portland:97201-97239;Eugene:97401-97408;Salem:97301-97317
-PA|Pennsylvania|Pa.|13.0|215 412 717 610
+PA|13.0|215 412 717 610
     Philadelphia:19102-19154;Pittsburgh:15201-15237;Harrisburg:17101-17113;Allentown:18101-18109
-RI|Rhode Island|R.I.|1.1|401
+RI|1.1|401
     Providence:02903-02909;Warwick:02886-02889;Cranston:02910-02921
-SC|South Carolina|S.C.|5.1|843 864
+SC|5.1|843 864
     Charleston:29401-29414;Greenville:29601-29617;Myrtle Beach:29572-29579
-SD|South Dakota|S.D.|0.9|605
+SD|0.9|605
     Sioux Falls:57103-57110;Rapid City:57701-57703
-TN|Tennessee|Tenn.|6.9|615 901 865 423
+TN|6.9|615 901 865 423
     Nashville:37201-37221;Memphis:38103-38141;Knoxville:37902-37934;Chattanooga:37402-37421
-TX|Texas|-|29.1|713 214 512 210 915 817
+TX|29.1|713 214 512 210 915 817
     Houston:77002-77099;Dallas:75201-75254;Austin:78701-78759;San Antonio:78201-78260
     El Paso:79901-79938;Fort Worth:76102-76137
-UT|Utah|-|3.3|801
+UT|3.3|801
     Salt Lake City:84101-84124;Provo:84601-84606;Ogden:84401-84405
-VT|Vermont|Vt.|0.6|802
+VT|0.6|802
     Burlington:05401-05408;Montpelier:05602-05602;Rutland:05701-05702
-VA|Virginia|Va.|8.6|804 757 703
+VA|8.6|804 757 703
     Richmond:23219-23235;Virginia Beach:23451-23464;Arlington:22201-22209;Norfolk:23502-23523
-WA|Washington|Wash.|7.7|206 509 253 425
+WA|7.7|206 509 253 425
     Seattle:98101-98199;Spokane:99201-99224;Tacoma:98402-98422;Bellevue:98004-98008
-WV|West Virginia|W.Va.|1.8|304
+WV|1.8|304
     Huntington:25701-25705;Morgantown:26501-26508;Wheeling:26003-26003
-WI|Wisconsin|Wis.|5.9|414 608 920
+WI|5.9|414 608 920
     Milwaukee:53202-53233;Madison:53703-53726;Green Bay:54301-54313
-WY|Wyoming|Wyo.|0.6|307
+WY|0.6|307
     Cheyenne:82001-82009;Casper:82601-82609
 """
 
@@ -231,7 +233,8 @@ def _records(table: str) -> list[tuple[str, str]]:
 def _parse_states(table: str) -> tuple[State, ...]:
     states: list[State] = []
     for header, cities in _records(table):
-        code, name, abbr, weight, areas = header.split("|")
+        code, weight, areas = header.split("|")
+        place = BY_CODE[code]
         parsed_cities: list[City] = []
         for entry in cities.split(";"):
             city, zips = entry.split(":")
@@ -240,8 +243,8 @@ def _parse_states(table: str) -> tuple[State, ...]:
         states.append(
             State(
                 code=code,
-                name=name,
-                ap_abbr=None if abbr == "-" else abbr,
+                name=place.name,
+                ap_abbr=place.ap_abbr,
                 weight=float(weight),
                 area_codes=tuple(int(a) for a in areas.split()),
                 cities=tuple(parsed_cities),
