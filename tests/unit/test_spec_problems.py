@@ -117,7 +117,7 @@ def test_unknown_key_without_a_close_match_has_no_suggestion(
     issue = single(registry, path)
 
     assert issue.message.startswith(
-        "unknown key 'owner'; allowed keys: batch_size, checks, columns,"
+        "unknown key 'owner'; allowed keys: batch_size, checks, clean, columns,"
     )
     assert "did you mean" not in issue.message
 

@@ -21,9 +21,11 @@ from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import DataError, Location
 from sluiceway.core.rejects import RowRejection
 from sluiceway.quality.check import CheckContext, LoadCounts, evaluate
+from sluiceway.quality.cleaning import dedupe_query
 from sluiceway.quality.history import QualityEntry, QualityLog
 from sluiceway.quality.results import RuleResult
 from sluiceway.quality.score import score
+from sluiceway.spec.cleaning import DedupeSpec
 from sluiceway.spec.models import SourceSettings
 from sluiceway.spec.quality import QualitySettings
 from sluiceway.warehouses.base import Load, LoadResult, Relation
@@ -62,8 +64,10 @@ class LoadChecks:
         )
 
     def on_staged(self, load: Load, *, first_seq: int) -> None:
-        """Profile and check the staged rows; quarantine what must go; raise to roll back."""
+        """Dedupe, profile and check the staged rows; quarantine what must go; raise to stop."""
         staged = load.staged()
+        if self.settings.dedupe is not None:
+            self._dedupe(load, staged, self.settings.dedupe)
         if self.quality.profile:
             self.profile = profile_relation(staged, self.table, self.load_id)
         evaluation = evaluate(
@@ -84,6 +88,21 @@ class LoadChecks:
                 replace(r, quarantined=moved.get(r.rule_id, 0)) if r.rule_id in moved else r
                 for r in self.results
             ]
+
+    def _dedupe(self, load: Load, staged: Relation, spec: DedupeSpec) -> None:
+        """One row per key; the report says how many rows the load dropped and by what rule."""
+        order = staged.order.name if isinstance(staged.order, exp.Column) else None
+        removed = load.keep_only(dedupe_query(staged.table, spec, order))
+        by = f" by {spec.order_by}" if spec.order_by else " by arrival"
+        self.cleaning = [
+            *(self.cleaning or []),
+            {
+                "column": ", ".join(spec.key),
+                "operation": f"dedupe (keep {spec.keep}{by})",
+                "changed": removed,
+                "examples": [],
+            },
+        ]
 
     def verify(self, relation: Relation, result: LoadResult) -> None:
         """Table-scope rules and reconciliation, on the merged target before COMMIT."""

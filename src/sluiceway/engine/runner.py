@@ -32,6 +32,7 @@ from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.checks import LoadChecks
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
+from sluiceway.quality.cleaning import Cleaner
 from sluiceway.quality.history import InMemoryQualityLog, QualityLog
 from sluiceway.schema.contract import ContractPlan, plan_contract, resolve_placeholders
 from sluiceway.schema.diff import diff
@@ -66,6 +67,14 @@ class StepResult:
     @property
     def rows_loaded(self) -> int:
         return self.rows_inserted + self.rows_updated
+
+    def committed(self, loaded: LoadResult) -> None:
+        """The step's load committed: take its counts."""
+        self.status = StepStatus.SUCCEEDED
+        self.load_id = loaded.load_id
+        self.rows_inserted = loaded.rows_inserted
+        self.rows_updated = loaded.rows_updated
+        self.rows_rejected = loaded.rows_rejected
 
     @property
     def rows_per_s(self) -> float:
@@ -259,11 +268,16 @@ class PipelineRunner:
         )
         counting: CountingReader | None = None
         checks: LoadChecks | None = None
+        cleaner: Cleaner | None = None
         try:
             self.cancel.check()
             source = self.registry.sources.create(spec.sources[name])
             reader = source.read(ctx)
-            plan = self._contract(warehouse, settings, reader.schema)
+            if settings.clean is not None:
+                cleaner = Cleaner(settings.clean)
+            incoming = cleaner.output_schema(reader.schema) if cleaner else reader.schema
+            plan = self._contract(warehouse, settings, incoming)
+            _check_dedupe(settings, plan.after)
             checks = self._checks(warehouse, settings, load_id)
             counting = CountingReader(
                 reader,
@@ -300,22 +314,37 @@ class PipelineRunner:
                     rows_read.rows + len(ctx.rejects) - len(contract_rejects)
                 )
             loaded = self._load(
-                warehouse, request, counting, ctx, transform=transform, checks=checks
+                warehouse,
+                request,
+                counting,
+                ctx,
+                transform=transform,
+                checks=checks,
+                cleaner=cleaner,
             )
             step.schema_version = self._register(warehouse, plan, loaded.load_id, name)
             step.schema_notes = plan.notes
-            step.status = StepStatus.SUCCEEDED
-            step.load_id = loaded.load_id
-            step.rows_inserted = loaded.rows_inserted
-            step.rows_updated = loaded.rows_updated
-            step.rows_rejected = loaded.rows_rejected
+            step.committed(loaded)
         except (SluicewayError, KeyboardInterrupt) as exc:
             step.error = exc
         except Exception as exc:  # a bug: record it, keep the traceback for --debug
             step.error = exc
             step.error.__sluiceway_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+        finally:
+            if cleaner is not None:
+                cleaner.close()
         if checks is not None:
             step.quality = self._record_quality(checks, committed=step.error is None, step=name)
+        self._finish_step(step, started, counting, progress)
+        return step
+
+    def _finish_step(
+        self,
+        step: StepResult,
+        started: float,
+        counting: CountingReader | None,
+        progress: StepProgress,
+    ) -> None:
         if step.error is not None:
             cancelled = isinstance(step.error, CancelledError | KeyboardInterrupt)
             step.status = StepStatus.CANCELLED if cancelled else StepStatus.FAILED
@@ -325,7 +354,7 @@ class PipelineRunner:
         step.bytes_in = progress.bytes_total or 0
         self._publish(
             EventKind.STEP_FINISHED,
-            name,
+            step.name,
             status=step.status.value,
             target=step.table,
             rows_in=step.rows_read,
@@ -339,7 +368,6 @@ class PipelineRunner:
             error_class=classify(step.error).value if step.error else None,
             error_message=error_text(step.error) if step.error else None,
         )
-        return step
 
     def _contract(
         self, warehouse: Warehouse[Any], settings: SourceSettings, incoming: pa.Schema
@@ -414,10 +442,14 @@ class PipelineRunner:
         *,
         transform: BatchTransform,
         checks: LoadChecks | None = None,
+        cleaner: Cleaner | None = None,
     ) -> LoadResult:
         with warehouse.begin(request) as load:
+            rows = counting.reader()
+            if cleaner is not None:
+                rows = cleaner.apply(rows)
             try:
-                load.stage(transform.apply(counting.reader()))
+                load.stage(transform.apply(rows))
             except SluicewayError:
                 # The source failed inside the warehouse's scan; its own error says where.
                 if counting.error is not None:
@@ -425,6 +457,8 @@ class PipelineRunner:
                 raise
             self.cancel.check()
             if checks is not None:
+                if cleaner is not None:
+                    checks.cleaning = cleaner.report.to_dicts()
                 checks.on_staged(load, first_seq=len(ctx.rejects))
                 self.cancel.check()
             result = load.commit(ctx.rejects, checks.verify if checks is not None else None)
@@ -452,7 +486,8 @@ class PipelineRunner:
     ) -> LoadChecks | None:
         """Quality work for this load, if it has rules or the pipeline profiles loads."""
         quality = self.pipeline.spec.quality
-        if not settings.checks and not quality.profile:
+        cleans = settings.clean is not None or settings.dedupe is not None
+        if not settings.checks and not quality.profile and not cleans:
             return None
         return LoadChecks(
             settings=settings,
@@ -547,6 +582,24 @@ def load_order(spec: Any) -> list[str]:
     for name in names:
         visit(name)
     return ordered
+
+
+def _check_dedupe(settings: SourceSettings, schema: TableSchema) -> None:
+    """The dedupe key and ordering column exist in what the table will hold."""
+    if settings.dedupe is None:
+        return
+    names = {c.name.lower() for c in schema.columns}
+    wanted = [
+        *settings.dedupe.key,
+        *([settings.dedupe.order_by] if settings.dedupe.order_by else []),
+    ]
+    missing = [c for c in wanted if c.lower() not in names]
+    if missing:
+        raise ConfigError(
+            f"source {settings.name!r}: dedupe names {', '.join(map(repr, missing))}, which "
+            f"the rows of {settings.table} do not have",
+            hint=f"Columns: {', '.join(c.name for c in schema.columns)}",
+        )
 
 
 def _file_hash(path: Path) -> str:

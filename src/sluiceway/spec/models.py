@@ -28,6 +28,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
+from sluiceway.spec.cleaning import CleaningSpec, DedupeSpec
 from sluiceway.spec.contract import SchemaContract, merge_contracts
 from sluiceway.spec.models_base import StrictModel
 from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
@@ -137,6 +138,17 @@ class SourceSpec(StrictModel):
         "as `unique`, `freshness`, `distribution_drift`.",
     )
 
+    clean: CleaningSpec | None = Field(
+        None,
+        description="Cleaning operations per column (`*` for every text column), applied to "
+        "the rows as they are read, before the schema contract (see docs/quality.md).",
+    )
+    dedupe: DedupeSpec | None = Field(
+        None,
+        description="Keep one row per key in each load: the latest (or earliest) by `order_by`, "
+        "else by arrival. The rows dropped are counted in the run report.",
+    )
+
     @field_validator("checks")
     @classmethod
     def _checks(cls, value: list[Any]) -> list[Any]:
@@ -212,6 +224,8 @@ class PipelineSpec(StrictModel, Generic[S, W]):
             on_bad_rows=source.on_bad_rows or defaults.on_bad_rows,
             contract=merge_contracts(defaults.contract, source.contract),
             checks=tuple(source.checks),
+            clean=source.clean,
+            dedupe=source.dedupe,
         )
 
 
@@ -228,6 +242,8 @@ class SourceSettings:
     on_bad_rows: BadRowPolicy
     contract: SchemaContract = field(default_factory=SchemaContract)
     checks: tuple[Any, ...] = ()  # quality rule specs (sluiceway.spec.quality)
+    clean: CleaningSpec | None = None
+    dedupe: DedupeSpec | None = None
 
 
 def type_names(spec: type[StrictModel]) -> tuple[str, ...]:
