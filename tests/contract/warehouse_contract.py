@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
 from sluiceway.core.errors import DataError, MalformedInputError, SluicewayError
 from sluiceway.core.ids import new_id
@@ -336,6 +337,17 @@ class WarehouseContract:
     def test_query_errors_are_warehouse_errors(self, warehouse: Warehouse[Any]) -> None:
         with pytest.raises(SluicewayError, match="query failed"):
             warehouse.query("SELECT * FROM no_such_table")
+
+    def test_sql_runner_reads_committed_rows_in_the_warehouse_dialect(
+        self, warehouse: Warehouse[Any]
+    ) -> None:
+        self.load(warehouse, [{"id": 1, "v": "a"}, {"id": 2, "v": None}], table="bronze.items")
+        runner = warehouse.sql_runner()
+        assert runner.dialect == warehouse.capabilities.dialect
+        query = exp.select(exp.Count(this=exp.column("v", quoted=True)).as_("n")).from_(
+            exp.table_("items", db="bronze", quoted=True)
+        )
+        assert runner.fetch(query).to_pylist() == [{"n": 1}]
 
     # -- merge equals a reference computed in plain Python ---------------------------------
 

@@ -274,6 +274,40 @@ def schema_export(
     )
 
 
+@app.command()
+def profile(
+    ctx: typer.Context,
+    table: TableArg,
+    pipeline: PipelineOption = None,
+    columns: Annotated[
+        str | None,
+        typer.Option("--columns", "-c", help="Only these columns, comma-separated: a,b."),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="Top values and patterns kept per column.")
+    ] = 10,
+    bins: Annotated[int, typer.Option("--bins", min=1, help="Histogram bins per column.")] = 20,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Profile a table now: per column NULLs, distinct values, extremes, quantiles, top values,
+    lengths and patterns."""
+    from sluiceway.cli.commands.profile import show_profile
+
+    show_profile(
+        _state(ctx),
+        table,
+        pipeline=pipeline,
+        columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+        top_n=top,
+        bins=bins,
+        html=html,
+        as_json=as_json,
+    )
+
+
 @quality_app.command("trend")
 def quality_trend(
     ctx: typer.Context,
@@ -303,30 +337,110 @@ def quality_report(
     report(_state(ctx), run_id, html=html, json_out=json_out)
 
 
+@quality_app.command("suggest")
+def quality_suggest(ctx: typer.Context, table: TableArg, pipeline: PipelineOption = None) -> None:
+    """Profile a table and print rules its data satisfies, as YAML to paste under `checks:`."""
+    from sluiceway.cli.commands.quality import suggest
+
+    suggest(_state(ctx), table, pipeline=pipeline)
+
+
+TableFilter = Annotated[str | None, typer.Option("--table", "-t", help="Only this table's rows.")]
+LoadFilter = Annotated[str | None, typer.Option("--load", help="Only rows of this load.")]
+ClassFilter = Annotated[
+    str | None,
+    typer.Option("--class", help="malformed, type_mismatch, schema, null_primary_key, rule"),
+]
+RuleFilter = Annotated[str | None, typer.Option("--rule", help="Only rows this rule quarantined.")]
+SourceFilter = Annotated[str | None, typer.Option("--source", help="Only this source's rows.")]
+
+
+def _dlq_filter(**values: str | None) -> Any:
+    from sluiceway.engine.replay import DlqFilter
+
+    return DlqFilter(**values)
+
+
 @dlq_app.command("list")
 def dlq_list(
     ctx: typer.Context,
-    table: Annotated[
-        str | None, typer.Option("--table", "-t", help="Only this table's rows.")
-    ] = None,
-    load: Annotated[str | None, typer.Option("--load", help="Only this load's rows.")] = None,
-    error_class: Annotated[
-        str | None,
-        typer.Option("--class", help="malformed, type_mismatch, schema, null_primary_key, rule"),
-    ] = None,
+    table: TableFilter = None,
+    load: LoadFilter = None,
+    error_class: ClassFilter = None,
+    rule: RuleFilter = None,
+    source: SourceFilter = None,
+    include_replayed: Annotated[
+        bool, typer.Option("--all", help="Also rows already replayed (kept until purged).")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Newest rows shown.")] = 50,
     pipeline: PipelineOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Rejected rows, newest first, with where they came from and why."""
+    """Rejected rows waiting for a fix, newest first, with where they came from and why."""
     from sluiceway.cli.commands.dlq import list_rows
 
     list_rows(
         _state(ctx),
-        table=table,
-        load=load,
-        error_class=error_class,
+        _dlq_filter(table=table, load=load, error_class=error_class, rule=rule, source=source),
+        include_replayed=include_replayed,
         limit=limit,
+        pipeline=pipeline,
+        as_json=as_json,
+    )
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    ctx: typer.Context,
+    table: TableFilter = None,
+    load: LoadFilter = None,
+    error_class: ClassFilter = None,
+    rule: RuleFilter = None,
+    source: SourceFilter = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be replayed; change nothing.")
+    ] = False,
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run open rows again through the current contract, cleaning and rules.
+
+    Rows that now pass load; the rest go back to the queue with their new reason. The rows
+    replayed are marked in the same transaction, so replaying twice loads nothing twice.
+    """
+    from sluiceway.cli.commands.dlq import replay_rows
+
+    filters = _dlq_filter(table=table, load=load, error_class=error_class, rule=rule, source=source)
+    ok = replay_rows(_state(ctx), filters, pipeline=pipeline, dry_run=dry_run, as_json=as_json)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    ctx: typer.Context,
+    table: TableFilter = None,
+    load: LoadFilter = None,
+    error_class: ClassFilter = None,
+    rule: RuleFilter = None,
+    source: SourceFilter = None,
+    replayed: Annotated[
+        bool, typer.Option("--replayed", help="Only rows already replayed.")
+    ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Allow purging without a filter.")
+    ] = False,
+    pipeline: PipelineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete dead-letter rows for good (a filter, --replayed or --all is required)."""
+    from sluiceway.cli.commands.dlq import purge_rows
+
+    purge_rows(
+        _state(ctx),
+        _dlq_filter(table=table, load=load, error_class=error_class, rule=rule, source=source),
+        replayed_only=replayed,
+        everything=everything,
         pipeline=pipeline,
         as_json=as_json,
     )

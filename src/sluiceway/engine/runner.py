@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.checks import LoadChecks
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
+from sluiceway.engine.replay import SourceReplay, replay_reader
 from sluiceway.quality.cleaning import Cleaner
 from sluiceway.quality.history import InMemoryQualityLog, QualityLog
 from sluiceway.schema.contract import ContractPlan, plan_contract, resolve_placeholders
@@ -166,6 +167,7 @@ class PipelineRunner:
         trigger: str = "cli",
         schemas: SchemaRegistry | None = None,
         quality: QualityLog | None = None,
+        replay: Mapping[str, SourceReplay] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.registry = registry
@@ -174,6 +176,8 @@ class PipelineRunner:
         self.trigger = trigger
         self.schemas: SchemaRegistry = schemas if schemas is not None else InMemorySchemaRegistry()
         self.quality: QualityLog = quality if quality is not None else InMemoryQualityLog()
+        # Sources read their dead-letter rows instead of their data (sluiceway dlq replay).
+        self.replay = replay
         self.run_id = new_id()
 
     def run(self, select: Sequence[str] | None = None) -> RunResult:
@@ -271,8 +275,7 @@ class PipelineRunner:
         cleaner: Cleaner | None = None
         try:
             self.cancel.check()
-            source = self.registry.sources.create(spec.sources[name])
-            reader = source.read(ctx)
+            reader = self._read(name, settings, ctx, warehouse)
             if settings.clean is not None:
                 cleaner = Cleaner(settings.clean)
             incoming = cleaner.output_schema(reader.schema) if cleaner else reader.schema
@@ -294,12 +297,13 @@ class PipelineRunner:
                 pipeline=spec.pipeline,
                 source=name,
                 table=settings.table,
-                write=settings.write,
+                write=_replay_write(settings.write) if self.replay else settings.write,
                 primary_key=settings.primary_key,
                 lineage=settings.lineage,
                 on_bad_rows=settings.on_bad_rows,
                 schema_changes=plan.changes,
                 separate_staging=checks is not None,
+                replays=self.replay[name].refs if self.replay else (),
             )
             contract_rejects: list[Reject] = []
 
@@ -368,6 +372,16 @@ class PipelineRunner:
             error_class=classify(step.error).value if step.error else None,
             error_message=error_text(step.error) if step.error else None,
         )
+
+    def _read(
+        self, name: str, settings: SourceSettings, ctx: ReadContext, warehouse: Warehouse[Any]
+    ) -> pa.RecordBatchReader:
+        """The source's rows, or the dead-letter rows a replay runs again."""
+        if self.replay is None:
+            source = self.registry.sources.create(self.pipeline.spec.sources[name])
+            return source.read(ctx)
+        table = warehouse.table_schema(settings.table)
+        return replay_reader(self.replay[name], settings, table, ctx.reject)
 
     def _contract(
         self, warehouse: Warehouse[Any], settings: SourceSettings, incoming: pa.Schema
@@ -582,6 +596,11 @@ def load_order(spec: Any) -> list[str]:
     for name in names:
         visit(name)
     return ordered
+
+
+def _replay_write(write: str) -> Any:
+    """Replayed rows join the table: a `replace` source appends them instead."""
+    return "append" if write == "replace" else write
 
 
 def _check_dedupe(settings: SourceSettings, schema: TableSchema) -> None:

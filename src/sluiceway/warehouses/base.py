@@ -64,6 +64,8 @@ class LoadRequest:
     separate_staging: bool = False
     # DDL the schema contract decided (add, widen, rename, relax), applied inside the transaction.
     schema_changes: tuple[SchemaChange, ...] = ()
+    # Dead-letter rows (load_id, seq) this load replays: marked `replayed` when it commits.
+    replays: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,11 @@ class Warehouse(ABC, Generic[C]):
         ``params`` binds values: a sequence for positional placeholders, a mapping for named
         ones (``$name`` in DuckDB).
         """
+
+    @abstractmethod
+    def sql_runner(self) -> SqlRunner:
+        """A :class:`SqlRunner` over the open warehouse, outside any load: reads see committed
+        data (quality code on demand, such as ``sluiceway profile``)."""
 
     @abstractmethod
     def describe(self) -> str:

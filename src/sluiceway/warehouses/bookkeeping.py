@@ -84,6 +84,14 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "dead-letter queue: the load that replayed a row",
+        (f"ALTER TABLE {SCHEMA}.dlq ADD COLUMN replayed_by VARCHAR",),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 DLQ_SCHEMA = pa.schema(

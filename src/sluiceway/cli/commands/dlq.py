@@ -1,4 +1,4 @@
-"""``sluiceway dlq list|show|count``: the rows that did not load, and why."""
+"""``sluiceway dlq list|show|count|replay|purge``: the rows that did not load, and why."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ from rich.text import Text
 from sluiceway.cli import render
 from sluiceway.cli.commands.query import open_warehouse
 from sluiceway.cli.context import CliState
-from sluiceway.core.errors import NotFoundError
+from sluiceway.core.errors import ConfigError, NotFoundError
+from sluiceway.engine.replay import DlqFilter, open_rows, plan_replay
 
 _LIST = (
-    "SELECT load_id || ':' || seq AS id, table_name, source, error_class, column_name, "
+    "SELECT load_id || ':' || seq AS id, table_name, source, error_class, rule, column_name, "
     "file, line, message, first_seen_at, attempts, status FROM _sluiceway.dlq "
-    "WHERE ($table IS NULL OR lower(table_name) = lower($table)) "
-    "AND ($load IS NULL OR load_id = $load) "
-    "AND ($error_class IS NULL OR error_class = $error_class) "
+    "WHERE ($all OR status = 'open') AND {where} "
     "ORDER BY first_seen_at DESC, load_id DESC, seq LIMIT $limit"
 )
 _GROUPS = {
@@ -34,17 +33,17 @@ _GROUPS = {
 
 def list_rows(
     state: CliState,
+    filters: DlqFilter,
     *,
-    table: str | None,
-    load: str | None,
-    error_class: str | None,
+    include_replayed: bool,
     limit: int,
     pipeline: str | None,
     as_json: bool,
 ) -> None:
-    params = {"table": table, "load": load, "error_class": error_class, "limit": limit}
+    where, params = filters.where()
+    params.update(limit=limit, all=include_replayed)
     with open_warehouse(state, pipeline, read_only=True) as warehouse:
-        rows = warehouse.query(_LIST, params).to_pylist()
+        rows = warehouse.query(_LIST.format(where=where), params).to_pylist()
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
         return
@@ -52,7 +51,7 @@ def list_rows(
         render.stdout().print("The dead-letter queue is empty.")
         return
     out = Table(title="dead-letter queue (newest first)")
-    for column in ("id", "table", "error class", "column", "where", "message"):
+    for column in ("id", "table", "error class", "rule", "column", "where", "message"):
         out.add_column(column, overflow="fold")
     for row in rows:
         where = row["file"] or ""
@@ -62,6 +61,7 @@ def list_rows(
             row["id"],
             row["table_name"],
             Text(row["error_class"], style="yellow"),
+            row["rule"] or "",
             row["column_name"] or "",
             where,
             row["message"],
@@ -119,3 +119,84 @@ def count_rows(state: CliState, *, by: str, pipeline: str | None, as_json: bool)
         out.add_row(str(row["key"]), f"{row['rows']:,}")
     out.add_row(Text("total", style="bold"), f"{sum(r['rows'] for r in rows):,}")
     render.stdout().print(out)
+
+
+def replay_rows(
+    state: CliState,
+    filters: DlqFilter,
+    *,
+    pipeline: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> bool:
+    """Run the open rows again through the pipeline's current settings; ``False`` on failure."""
+    from sluiceway.cli.commands.run import execute
+
+    loaded = state.load(pipeline)
+    with open_warehouse(state, pipeline, read_only=True) as warehouse:
+        rows = open_rows(warehouse, filters)
+    plan = plan_replay(rows, loaded.spec.pipeline, list(loaded.spec.sources))
+    summary: dict[str, object] = {
+        "rows": plan.rows,
+        "sources": plan.per_source(),
+        "skipped": plan.skipped,
+    }
+    out = render.stdout() if not as_json else render.stderr()
+    if not rows:
+        out.print("No open dead-letter rows match; nothing to replay.")
+    for name, count in plan.per_source().items():
+        out.print(f"[bold]{name}[/]: {count:,} row(s) to replay")
+    for reason, count in plan.skipped.items():
+        out.print(f"[yellow]left in the queue[/]: {count:,} row(s): {reason}")
+    runs = []
+    ok = True
+    for found in [] if dry_run else plan.rounds:
+        result = execute(
+            state,
+            loaded,
+            select=list(found),
+            as_json=as_json,
+            trigger="replay",
+            print_json=False,
+            replay=found,
+        )
+        runs.append(result.as_dict())
+        if result.status.value != "succeeded":
+            ok = False
+            break
+    if as_json:
+        sys.stdout.write(json.dumps({"plan": summary, "runs": runs}, indent=2) + "\n")
+    return ok
+
+
+_PURGE = (
+    "DELETE FROM _sluiceway.dlq WHERE list_contains($statuses, status) AND {where} "
+    "RETURNING load_id"
+)
+
+
+def purge_rows(
+    state: CliState,
+    filters: DlqFilter,
+    *,
+    replayed_only: bool,
+    everything: bool,
+    pipeline: str | None,
+    as_json: bool,
+) -> None:
+    """Delete dead-letter rows for good; without a filter, ``--all`` must say so."""
+    unfiltered = filters == DlqFilter()
+    if unfiltered and not (everything or replayed_only):
+        raise ConfigError(
+            "dlq purge without a filter would delete every row in the dead-letter queue",
+            hint="Narrow it (--table, --class, --rule, --load, --source), purge only replayed "
+            "rows (--replayed), or say --all.",
+        )
+    where, params = filters.where()
+    params["statuses"] = ["replayed"] if replayed_only else ["open", "replayed"]
+    with open_warehouse(state, pipeline, read_only=False) as warehouse:
+        deleted = warehouse.query(_PURGE.format(where=where), params).num_rows
+    if as_json:
+        sys.stdout.write(json.dumps({"deleted": deleted}) + "\n")
+        return
+    render.stdout().print(f"Deleted {deleted:,} dead-letter row(s).")

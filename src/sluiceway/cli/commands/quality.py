@@ -1,4 +1,4 @@
-"""``sluiceway quality TABLE``, ``quality report RUN_ID``, ``quality suggest``, ``profile``."""
+"""``sluiceway quality TABLE``, ``quality report RUN_ID``, ``quality suggest TABLE``."""
 
 from __future__ import annotations
 
@@ -135,3 +135,16 @@ def run_entries(store: MetaStore, run_id: str) -> list[QualityEntry]:
     from sluiceway.engine.quality_store import entry
 
     return [entry(r) for r in store.quality_for_run(run_id)]
+
+
+def suggest(state: CliState, table: str, *, pipeline: str | None) -> None:
+    """Profile the table and print the rules its data satisfies, as YAML for ``checks:``."""
+    from sluiceway.cli.commands.profile import profile_warehouse_table
+    from sluiceway.quality.suggest import MAX_ACCEPTED_VALUES, suggestions_yaml
+
+    # Enough top values to list every value of a column short enough for accepted_values;
+    # no lineage columns: their values change with every load and rules never see them.
+    profile = profile_warehouse_table(
+        state, table, pipeline=pipeline, top_n=MAX_ACCEPTED_VALUES, skip_system=True
+    )
+    sys.stdout.write(suggestions_yaml(profile))

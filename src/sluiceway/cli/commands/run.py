@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
 from sluiceway.core.events import EventBus
 from sluiceway.engine.quality_store import MetaQualityLog
+from sluiceway.engine.replay import SourceReplay
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.engine.schema_store import MetaSchemaRegistry
 from sluiceway.meta.store import MetaStore
@@ -26,6 +27,7 @@ def execute(
     as_json: bool = False,
     trigger: str = "cli",
     print_json: bool = True,
+    replay: Mapping[str, SourceReplay] | None = None,
 ) -> RunResult:
     """Run ``pipeline`` with the sinks the options ask for and print the summary.
 
@@ -47,6 +49,7 @@ def execute(
             trigger=trigger,
             schemas=MetaSchemaRegistry(store),
             quality=MetaQualityLog(store),
+            replay=replay,
         )
         show_progress = err.is_terminal and state.log_format is None
         if show_progress:

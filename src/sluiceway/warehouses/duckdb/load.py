@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -191,6 +192,8 @@ class DuckDBLoad(Load):
         )
         if verify is not None and self._exists(self._request.table):
             verify(self._relation(self._target), result)
+        if self._request.replays:
+            self._mark_replayed(finished)
         self._record(result)
         self._run("COMMIT")
         self._open = False
@@ -418,6 +421,41 @@ class DuckDBLoad(Load):
         placeholders = ", ".join(f"${c}" for c in values)
         target = sb.table(LOADS_TABLE, DEFAULT_SCHEMA).sql(DIALECT)
         self._count(f"INSERT INTO {target} ({columns}) VALUES ({placeholders})", values)
+
+    def _mark_replayed(self, at: datetime) -> None:
+        """The dead-letter rows this load replays: ``replayed`` by it, one attempt more.
+
+        Only rows still open are taken; if another replay took one first, this load fails
+        (and rolls back) rather than load a row twice.
+        """
+        refs = self._request.replays
+        view = f"__sluiceway_replays_{self._request.load_id.lower()}"
+        self._con.register(
+            view,
+            pa.table(
+                {
+                    "load_id": pa.array([r[0] for r in refs], pa.string()),
+                    "seq": pa.array([r[1] for r in refs], pa.int64()),
+                }
+            ),
+        )
+        try:
+            dlq = sb.table(DLQ_TABLE, DEFAULT_SCHEMA).sql(DIALECT)
+            taken = self._count(
+                f"UPDATE {dlq} AS d SET status = 'replayed', replayed_by = $load, "
+                "attempts = coalesce(d.attempts, 0) + 1, last_attempt_at = $at "
+                f"FROM {quote_identifier(view)} AS r "
+                "WHERE d.load_id = r.load_id AND d.seq = r.seq AND d.status = 'open'",
+                {"load": self._request.load_id, "at": at},
+            )
+        finally:
+            self._unregister(view)
+        if taken != len(refs):
+            raise DataError(
+                f"{len(refs) - taken} of the {len(refs)} dead-letter rows this replay read were "
+                "replayed or purged by someone else meanwhile; nothing was loaded",
+                hint="Run the replay again: it takes the rows that are still open.",
+            )
 
     def _insert_arrow(self, target: TableRef, rows: pa.Table) -> None:
         view = f"__sluiceway_rows_{self._request.load_id.lower()}"

@@ -14,6 +14,7 @@ from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import WarehouseError
 from sluiceway.core.names import TableRef
 from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.quality.sql import DuckDBRunner, SqlRunner
 from sluiceway.spec.models import WarehouseSpec
 from sluiceway.warehouses import sql_builders as sb
 from sluiceway.warehouses.base import (
@@ -162,6 +163,9 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
         return table
+
+    def sql_runner(self) -> SqlRunner:
+        return DuckDBRunner(self.connection)
 
     def _migrate(self) -> None:
         con = self.connection
