@@ -481,6 +481,9 @@ def _json_rows(table: Any) -> list[dict[str, Any]]:
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # In UTC, like the profile: a driver hands zoned values back in the session's zone.
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -259,13 +259,14 @@ def _unique(spec: UniqueRule, alias: str) -> CompiledRule:
     keys = [col(c) for c in spec.columns]
     rule = _base(spec, spec.columns, f"duplicate {', '.join(spec.columns)}")
     keyed = exp.and_(*[k.copy().is_(exp.null()).not_() for k in keys])
-    distinct = exp.Count(
-        this=exp.Distinct(
-            expressions=[keys[0].copy()]
-            if len(keys) == 1
-            else [exp.Tuple(expressions=[k.copy() for k in keys])]
-        )
-    )
+    if len(keys) == 1:
+        key: exp.Expr = keys[0].copy()
+    else:
+        # A tuple with a NULL part is itself not NULL, so COUNT(DISTINCT) would count it: only
+        # the keyed rows (those `keyed` counts) give a tuple, the others NULL.
+        tuple_ = exp.Tuple(expressions=[k.copy() for k in keys])
+        key = exp.Case(ifs=[exp.If(this=keyed.copy(), true=tuple_)])
+    distinct = exp.Count(this=exp.Distinct(expressions=[key]))
     rule.aggregates = {
         rule.agg_name("keyed"): count_if(keyed),
         rule.agg_name("distinct"): distinct,
@@ -307,11 +308,17 @@ def _outliers(spec: OutliersRule, alias: str) -> CompiledRule:
     value = col(spec.column)
     rule = _base(spec, [spec.column], f"{spec.column} is an outlier ({spec.method})")
     numeric = exp.cast(value, "DOUBLE")
+    # Discrete quartiles (values of the column): QUANTILE_DISC in DuckDB, PERCENTILE_DISC …
+    # WITHIN GROUP in PostgreSQL, which pick the same value (exp.Quantile has no PostgreSQL form).
     rule.aggregates = {
         rule.agg_name("mean"): exp.Avg(this=numeric),
         rule.agg_name("sd"): exp.func("STDDEV_SAMP", numeric.copy()),
-        rule.agg_name("q1"): exp.Quantile(this=numeric.copy(), quantile=exp.Literal.number(0.25)),
-        rule.agg_name("q3"): exp.Quantile(this=numeric.copy(), quantile=exp.Literal.number(0.75)),
+        rule.agg_name("q1"): exp.PercentileDisc(
+            this=numeric.copy(), expression=exp.Literal.number(0.25)
+        ),
+        rule.agg_name("q3"): exp.PercentileDisc(
+            this=numeric.copy(), expression=exp.Literal.number(0.75)
+        ),
         rule.agg_name("n"): exp.Count(this=value.copy()),
     }
     return rule
