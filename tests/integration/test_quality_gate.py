@@ -218,3 +218,43 @@ def test_a_cycle_of_foreign_keys_is_a_config_error(
     )
     with pytest.raises(ConfigError, match=r"cycle: a -> b -> a"):
         run(registry, path, InMemoryQualityLog())
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        ("{rule: not_null, column: phone}", "check 'phone_not_null' names column 'phone'"),
+        (
+            "{rule: expression, id: bad_sql, expression: 'nope > 1'}",
+            "the checks of orders could not run on the staged rows",
+        ),
+    ],
+)
+def test_a_rule_the_rows_cannot_satisfy_is_a_config_error_and_loads_nothing(
+    files: Path, registry: Registry, write_pipeline: WritePipeline, check: str, expected: str
+) -> None:
+    result = run(
+        registry,
+        write_pipeline(pipeline_text(f"              - {check}")),
+        InMemoryQualityLog(),
+    )
+
+    (orders,) = [s for s in result.steps if s.name == "orders"]
+    assert isinstance(orders.error, ConfigError)
+    assert expected in str(orders.error)
+    assert rows(files, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'orders'") == [(0,)]
+
+
+def test_a_consistency_rule_loads_the_tables_it_reads_first(
+    files: Path, registry: Registry, write_pipeline: WritePipeline
+) -> None:
+    checks = """
+              - rule: consistency
+                id: known_customers
+                left: {key: [customer_id], value: "count(*)"}
+                right: {table: customers, key: [customer_id], value: "count(*)"}
+                missing: ignore
+    """
+    result = run(registry, write_pipeline(pipeline_text(checks)), InMemoryQualityLog())
+
+    assert [s.name for s in result.steps] == ["customers", "orders"]

@@ -12,13 +12,15 @@ rolled back: a load a rule stopped is exactly the one people need to see.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlglot import exp
 
 from sluiceway.core.clock import utcnow
-from sluiceway.core.errors import DataError, Location
+from sluiceway.core.errors import ConfigError, DataError, Location, SluicewayError
 from sluiceway.core.rejects import RowRejection
 from sluiceway.quality.check import CheckContext, LoadCounts, evaluate
 from sluiceway.quality.cleaning import dedupe_query
@@ -70,9 +72,11 @@ class LoadChecks:
             self._dedupe(load, staged, self.settings.dedupe)
         if self.quality.profile:
             self.profile = profile_relation(staged, self.table, self.load_id)
-        evaluation = evaluate(
-            staged.runner, staged.table, self.settings.checks, self._context(staged)
-        )
+        self._check_columns(staged)
+        with self._explained("on the staged rows"):
+            evaluation = evaluate(
+                staged.runner, staged.table, self.settings.checks, self._context(staged)
+            )
         self.results = list(evaluation.results)
         self.rows = evaluation.results[0].checked if evaluation.results else self.rows
         self._raise_on_failures(evaluation.results)
@@ -114,11 +118,46 @@ class LoadChecks:
                 rejected=result.rows_rejected,
                 merged=result.rows_merged,
             )
-        evaluation = evaluate(
-            relation.runner, relation.table, self.settings.checks, context, final=True
-        )
+        with self._explained("on the loaded table"):
+            evaluation = evaluate(
+                relation.runner, relation.table, self.settings.checks, context, final=True
+            )
         self.results.extend(evaluation.results)
         self._raise_on_failures(evaluation.results)
+
+    def _check_columns(self, staged: Relation) -> None:
+        """Every column a rule names is in the rows: else a clear error, not a SQL one."""
+        plain = staged.table.copy()
+        plain.set("alias", None)
+        names = staged.runner.fetch(exp.select(exp.Star()).from_(plain).limit(0)).column_names
+        present = {n.lower() for n in names}
+        for spec in self.settings.checks:
+            named = [getattr(spec, "column", None), *(getattr(spec, "columns", None) or [])]
+            missing = [c for c in named if isinstance(c, str) and c.lower() not in present]
+            if missing:
+                shown = ", ".join(n for n in names if n not in staged.hidden)
+                raise ConfigError(
+                    f"check {spec.rule_id!r} names column {missing[0]!r}, which the rows of "
+                    f"{self.table} do not have",
+                    location=Location(table=self.table),
+                    hint=f"Columns: {shown}. A renamed column is checked under its new name.",
+                )
+
+    @contextmanager
+    def _explained(self, where: str) -> Iterator[None]:
+        """A rule whose SQL the warehouse refuses (an `expression`, a join) is a config error."""
+        try:
+            yield
+        except SluicewayError:
+            raise
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"the checks of {self.table} could not run {where}: {first}",
+                location=Location(table=self.table),
+                hint="Check the columns and tables the rules' expressions, joins and "
+                "consistency sides name.",
+            ) from exc
 
     def _raise_on_failures(self, results: list[RuleResult]) -> None:
         failed = [r for r in results if r.blocks_load]

@@ -557,7 +557,10 @@ class PipelineRunner:
 
 
 def load_order(spec: Any) -> list[str]:
-    """Sources in file order, except that a table a `foreign_key` rule references loads first.
+    """Sources in file order, except that a table a rule reads loads first.
+
+    A table is read by a `foreign_key` reference, an `expression` join or a side of a
+    `consistency` rule.
 
     A cycle of references is a configuration error that names the cycle.
     """
@@ -570,6 +573,8 @@ def load_order(spec: Any) -> list[str]:
             refs = [getattr(rule, "ref_table", None)]
             join = getattr(rule, "join", None)
             refs.append(join.table if join is not None else None)
+            for side in (getattr(rule, "left", None), getattr(rule, "right", None)):
+                refs.append(getattr(side, "table", None))
             for ref in refs:
                 parent = table_of.get(str(ref).lower()) if ref else None
                 if parent is not None and parent != name and parent not in wanted:
