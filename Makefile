@@ -13,7 +13,7 @@ help:
 	@echo "make demo   - create .venv, install, generate the sample data, run the demo pipeline"
 	@echo "make test   - install dev dependencies, run lint, format check, types and the suite"
 	@echo "make check  - lint, format check and types only"
-	@echo "make bench  - run the benchmarks in bench/ (installs dlt and pandas)"
+	@echo "make bench  - run the benchmarks in bench/ (installs the peers: dlt, pandas, polars, GE, pandera)"
 	@echo "make format - rewrite the code with ruff format and ruff's fixes"
 
 $(BIN)/python:
