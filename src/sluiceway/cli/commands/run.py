@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
 from sluiceway.core.events import EventBus
+from sluiceway.core.status import RunStatus
 from sluiceway.engine.quality_store import MetaQualityLog
 from sluiceway.engine.replay import SourceReplay
 from sluiceway.engine.runner import PipelineRunner, RunResult
@@ -16,7 +20,34 @@ from sluiceway.engine.schema_store import MetaSchemaRegistry
 from sluiceway.meta.store import MetaStore
 from sluiceway.observe.meta_recorder import MetaRecorder
 from sluiceway.observe.progress import ProgressDisplay
+from sluiceway.sources.base import CancelToken
 from sluiceway.spec.loader import LoadedPipeline
+
+
+@contextmanager
+def cancel_on_interrupt(token: CancelToken) -> Iterator[list[int]]:
+    """The first Ctrl-C cancels the run at the next batch boundary; a second one is abrupt.
+
+    Cancelling through the token, rather than raising wherever Python happens to be, lets
+    the runner roll back and record the run as cancelled even when the signal lands inside
+    a DuckDB scan of a batch stream. Yields the signals received.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        token.cancel("interrupted")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def execute(
@@ -52,32 +83,40 @@ def execute(
             replay=replay,
         )
         show_progress = err.is_terminal and state.log_format is None
-        if show_progress:
-            display = ProgressDisplay(err)
-            bus.subscribe(display)
-            with display:
+        with cancel_on_interrupt(runner.cancel) as interrupted:
+            if show_progress:
+                display = ProgressDisplay(err)
+                bus.subscribe(display)
+                with display:
+                    result = runner.run(select)
+            else:
                 result = runner.run(select)
-        else:
-            result = runner.run(select)
+        if interrupted and result.status is RunStatus.CANCELLED:
+            raise KeyboardInterrupt  # the CLI says "Interrupted." and exits with 130
     for subscriber, error in bus.errors:
         err.print(f"[yellow]warning:[/] {type(subscriber).__name__} failed: {error}")
     if as_json:
         if print_json:
             sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:
-        out = render.stdout()
-        out.print(render.run_summary(result))
-        failures = [s for s in result.steps if s.error is not None]
-        if result.error is not None:
-            render.print_error(result.error, debug=state.debug)
-        for step in result.steps:
-            if step.schema_notes:
-                version = f" (schema version {step.schema_version})" if step.schema_version else ""
-                out.print(f"[bold]{step.table}[/]{version}:")
-                for note in step.schema_notes:
-                    out.print(f"  · {note}")
-        for step in failures:
-            assert step.error is not None
-            err.print(f"[bold]{step.name}[/] ({step.table}):")
-            render.print_error(step.error, debug=state.debug)
+        _print_summary(state, result)
     return result
+
+
+def _print_summary(state: CliState, result: RunResult) -> None:
+    err = render.stderr()
+    out = render.stdout()
+    out.print(render.run_summary(result))
+    failures = [s for s in result.steps if s.error is not None]
+    if result.error is not None:
+        render.print_error(result.error, debug=state.debug)
+    for step in result.steps:
+        if step.schema_notes:
+            version = f" (schema version {step.schema_version})" if step.schema_version else ""
+            out.print(f"[bold]{step.table}[/]{version}:")
+            for note in step.schema_notes:
+                out.print(f"  · {note}")
+    for step in failures:
+        assert step.error is not None
+        err.print(f"[bold]{step.name}[/] ({step.table}):")
+        render.print_error(step.error, debug=state.debug)
