@@ -1,8 +1,9 @@
-"""Ingest benchmark: a 2M-row CSV into a DuckDB file, four ways, in one run.
+"""Ingest benchmark: a 2M-row CSV into a DuckDB file, five ways, in one run.
 
 - limit:     raw DuckDB ``CREATE TABLE … AS SELECT * FROM read_csv(…)`` — nothing is faster;
 - sluiceway: ``sluiceway run`` (the CLI, start-up included): strict parsing, checks, lineage
-             columns, one transaction with the load record;
+             columns, one transaction with the load record, and the load's profile (the
+             default); ``sluiceway_unprofiled`` is the same with ``quality: {profile: false}``;
 - pandas:    ``pandas.read_csv`` then an insert of the DataFrame into DuckDB;
 - dlt:       dlt's DuckDB destination loading the same file parsed by pyarrow.
 
@@ -114,11 +115,14 @@ def measure(name: str, csv: Path, repeat: int, rows: int) -> Measurement:
         run_dir = WORK / f"{name}-{attempt}"
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(parents=True)
-        if name == "sluiceway":
+        if name.startswith("sluiceway"):
+            # The default pipeline profiles every load; `unprofiled` shows what that costs.
+            profile = "false" if name == "sluiceway_unprofiled" else "true"
             (run_dir / "sluiceway.yaml").write_text(
                 textwrap.dedent(
                     f"""\
                     pipeline: bench
+                    quality: {{profile: {profile}}}
                     sources:
                       orders: {{type: csv, path: {csv}}}
                     """
@@ -164,14 +168,14 @@ def main() -> None:
     print(f"ingest: {args.rows:,} rows, {size_mb:,.0f} MB CSV, median of {args.repeat} runs")
     results = {
         name: measure(name, csv, args.repeat, args.rows)
-        for name in ("limit", "sluiceway", "pandas", "dlt")
+        for name in ("limit", "sluiceway", "sluiceway_unprofiled", "pandas", "dlt")
     }
     limit = results["limit"]
-    print(f"{'contender':<10} {'median s':>9} {'rows/s':>12} {'x limit':>8} {'peak RSS MB':>12}")
+    print(f"{'contender':<21} {'median s':>9} {'rows/s':>12} {'x limit':>8} {'peak RSS MB':>12}")
     for name, m in results.items():
         ratio = m.rows_per_s / limit.rows_per_s
         timing = f"{m.median_s:>9.2f} {m.rows_per_s:>12,.0f} {ratio:>8.2f}"
-        print(f"{name:<10} {timing} {m.peak_rss_mb:>12,.0f}")
+        print(f"{name:<21} {timing} {m.peak_rss_mb:>12,.0f}")
     ours = results["sluiceway"]
     vs_limit = ours.rows_per_s / limit.rows_per_s
     vs_dlt = ours.rows_per_s / results["dlt"].rows_per_s

@@ -163,6 +163,10 @@ def test_suggested_rules_parse_validate_and_pass_on_the_profiled_table(project: 
 
 def test_quality_table_still_shows_the_trend(project: Path) -> None:
     trend = sluiceway("quality", "orders", cwd=project)
-    # No checks ran on this table, so there is no history: the trend's error, not suggest's.
-    assert trend.returncode == 1
-    assert "no quality history for table 'orders'" in trend.stderr
+    # Every load is profiled, so the table has a history: the trend, not suggested YAML.
+    assert trend.returncode == 0, trend.stderr
+    assert "score" in trend.stdout
+    assert "{rule:" not in trend.stdout
+    missing = sluiceway("quality", "nothing_here", cwd=project)
+    assert missing.returncode == 1
+    assert "no quality history for table 'nothing_here'" in missing.stderr

@@ -402,7 +402,12 @@ DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeline
 class QualitySettings(StrictModel):
     """Pipeline-wide quality settings (`quality:`)."""
 
-    profile: bool = Field(False, description="Profile every load's rows and keep the profile.")
+    profile: bool = Field(
+        True,
+        description="Profile every load's rows and keep the profile (per column: nulls, "
+        "distinct values, extremes, quantiles, top values, histogram, lengths, patterns). "
+        "`false` skips the profiling queries.",
+    )
     weights: dict[str, float] = Field(
         default_factory=lambda: {
             "completeness": 1.0,
