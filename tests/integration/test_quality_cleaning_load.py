@@ -79,12 +79,13 @@ def test_cleaned_and_deduplicated_rows_load_and_the_report_counts_them(
         (2, "Bob", None, "TX", "+15559876543", False, "2024-03-05"),
         (3, None, "carl@example.com", "CA", "12", None, None),
     ]
-    types = dict(
-        table(
+    types = {
+        str(name): str(kind)
+        for name, kind in table(
             project,
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'customers'",
         )
-    )
+    }
     assert types["active"] == "BOOLEAN"
     assert types["signup"] == "DATE"
     (entry,) = log.entries
