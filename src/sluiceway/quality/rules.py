@@ -121,7 +121,7 @@ class CompiledRule:
     kind: str
     columns: tuple[str, ...]
     dimension: str
-    flag: exp.Expr | None = None  # row violation, no window functions (None: a table rule)
+    flag: exp.Expr | None = None  # row violation, computed in a projection: windows allowed
     aggregates: dict[str, exp.Expr] = field(default_factory=dict)
     message: str = ""
 
