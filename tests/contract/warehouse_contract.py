@@ -67,6 +67,7 @@ class WarehouseContract:
         on_bad_rows: str = "fail",
         separate_staging: bool = False,
         schema_changes: tuple[SchemaChange, ...] = (),
+        replays: tuple[tuple[str, int], ...] = (),
     ) -> LoadRequest:
         return LoadRequest(
             load_id=new_id(),
@@ -80,6 +81,7 @@ class WarehouseContract:
             on_bad_rows=on_bad_rows,  # type: ignore[arg-type]
             separate_staging=separate_staging,
             schema_changes=schema_changes,
+            replays=replays,
         )
 
     def load(
@@ -312,6 +314,43 @@ class WarehouseContract:
                 "status": "committed",
             }
         ]
+
+    def test_a_replay_marks_its_dead_letter_rows_in_the_same_transaction(
+        self, warehouse: Warehouse[Any]
+    ) -> None:
+        rejects = [Reject("src", "rule", f"bad {i}", raw=f'{{"id": {i}}}') for i in range(3)]
+        first = self.load(warehouse, [{"id": 0}], rejects=rejects)
+        taken = ((first.load_id, 0), (first.load_id, 2))
+
+        def replay_breaks_before_commit() -> None:
+            with warehouse.begin(self.request(replays=taken)) as load:
+                load.stage(reader_of([{"id": 10}]))
+                raise RuntimeError("the replay broke before commit")
+
+        with pytest.raises(RuntimeError):
+            replay_breaks_before_commit()
+        assert self.count(warehouse, "items") == 1
+        still_open = warehouse.query(
+            "SELECT count(*) AS n FROM _sluiceway.dlq WHERE status = 'open'"
+        ).to_pylist()
+        assert still_open == [{"n": 3}]
+
+        replay = self.load(warehouse, [{"id": 10}, {"id": 12}], replays=taken)
+        marked = warehouse.query(
+            "SELECT seq, status, replayed_by, attempts FROM _sluiceway.dlq "
+            "WHERE load_id = ? ORDER BY seq",
+            [first.load_id],
+        ).to_pylist()
+        assert marked == [
+            {"seq": 0, "status": "replayed", "replayed_by": replay.load_id, "attempts": 1},
+            {"seq": 1, "status": "open", "replayed_by": None, "attempts": 0},
+            {"seq": 2, "status": "replayed", "replayed_by": replay.load_id, "attempts": 1},
+        ]
+
+        # The same rows again: someone replayed them already, so this load must not commit.
+        with pytest.raises(DataError, match="replayed or purged by someone else"):
+            self.load(warehouse, [{"id": 20}], replays=taken[:1])
+        assert self.count(warehouse, "items") == 3
 
     # -- shape -----------------------------------------------------------------------------
 
