@@ -108,6 +108,18 @@ class Relation:
 
 Verify = Callable[[Relation, LoadResult], None]
 
+BOOKKEEPING_SCHEMA = "_sluiceway"
+
+
+@dataclass(frozen=True, slots=True)
+class StateValue:
+    """One committed state value of a source, and the load that set it."""
+
+    value: str | None  # JSON text
+    load_id: str | None
+    run_id: str | None
+    updated_at: Any  # datetime
+
 
 class Load(ABC):
     """A load in progress: one open transaction."""
@@ -137,6 +149,18 @@ class Load(ABC):
         A row failing several rejections is stored once, under the first one. Returns the rows
         moved per rule (per error class for rejections without a rule)."""
         raise NotImplementedError(f"{type(self).__name__} cannot quarantine staged rows")
+
+    def remember(self, name: str, value: str | None) -> None:
+        """Set the source's state ``name`` (a cursor, a watermark) to ``value`` (JSON text)
+        when this load commits: in ``_sluiceway.state``, in the same transaction as the rows."""
+        updates: dict[str, str | None] = self.__dict__.setdefault("_state_updates", {})
+        updates[name] = value
+
+    @property
+    def state_updates(self) -> dict[str, str | None]:
+        """What :meth:`remember` was told, to be written at commit."""
+        updates: dict[str, str | None] = self.__dict__.get("_state_updates", {})
+        return updates
 
     @abstractmethod
     def rollback(self) -> None:
@@ -168,6 +192,27 @@ class Warehouse(ABC, Generic[C]):
         self.config = config
         self.context = context
 
+    def read_state(self, pipeline: str, source: str) -> dict[str, StateValue]:
+        """A source's committed state (``_sluiceway.state``), by name."""
+        from sqlglot import exp
+
+        state = exp.table_("state", db=BOOKKEEPING_SCHEMA)
+        query = (
+            exp.select("name", "value", "load_id", "run_id", "updated_at")
+            .from_(state)
+            .where(
+                exp.and_(
+                    exp.column("pipeline").eq(exp.Literal.string(pipeline)),
+                    exp.column("source").eq(exp.Literal.string(source)),
+                )
+            )
+        )
+        rows = self.sql_runner().fetch(query).to_pylist()
+        return {
+            str(r["name"]): StateValue(r["value"], r["load_id"], r["run_id"], r["updated_at"])
+            for r in rows
+        }
+
     @abstractmethod
     def open(self, *, read_only: bool = False) -> None:
         """Connect (and, when writable, create or upgrade the ``_sluiceway`` bookkeeping)."""
@@ -190,6 +235,13 @@ class Warehouse(ABC, Generic[C]):
         ``params`` binds values: a sequence for positional placeholders, a mapping for named
         ones (``$name`` in DuckDB).
         """
+
+    def set_state(
+        self, pipeline: str, source: str, name: str, value: str | None, *, by: str
+    ) -> None:
+        """Set (or, with ``None``, delete) one state value outside a load, atomically; ``by``
+        says who (``state reset``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change state outside a load")
 
     @abstractmethod
     def sql_runner(self) -> SqlRunner:

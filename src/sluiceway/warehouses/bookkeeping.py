@@ -92,6 +92,20 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        4,
+        "incremental state: cursors and watermarks, committed with the rows",
+        (
+            f"CREATE TABLE {SCHEMA}.state ("
+            "pipeline VARCHAR NOT NULL, source VARCHAR NOT NULL, name VARCHAR NOT NULL, "
+            "value VARCHAR, load_id VARCHAR, run_id VARCHAR, "
+            "updated_at TIMESTAMPTZ NOT NULL)",
+        ),
+    ),
+)
+STATE_TABLE = TableRef("state", SCHEMA)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 DLQ_SCHEMA = pa.schema(

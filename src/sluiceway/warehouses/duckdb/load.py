@@ -30,7 +30,13 @@ from sluiceway.quality.sql import DuckDBRunner
 from sluiceway.schema.contract import AddColumn, RenameColumn, SchemaChange, SetColumnType
 from sluiceway.warehouses import sql_builders as sb
 from sluiceway.warehouses.base import Load, LoadRequest, LoadResult, Relation, Verify
-from sluiceway.warehouses.bookkeeping import DLQ_TABLE, LOADS_TABLE, STAGING_SCHEMA, dlq_rows
+from sluiceway.warehouses.bookkeeping import (
+    DLQ_TABLE,
+    LOADS_TABLE,
+    STAGING_SCHEMA,
+    STATE_TABLE,
+    dlq_rows,
+)
 from sluiceway.warehouses.duckdb.errors import translate_load
 
 DIALECT = "duckdb"
@@ -194,6 +200,8 @@ class DuckDBLoad(Load):
             verify(self._relation(self._target), result)
         if self._request.replays:
             self._mark_replayed(finished)
+        if self.state_updates:
+            self._write_state(finished)
         self._record(result)
         self._run("COMMIT")
         self._open = False
@@ -421,6 +429,29 @@ class DuckDBLoad(Load):
         placeholders = ", ".join(f"${c}" for c in values)
         target = sb.table(LOADS_TABLE, DEFAULT_SCHEMA).sql(DIALECT)
         self._count(f"INSERT INTO {target} ({columns}) VALUES ({placeholders})", values)
+
+    def _write_state(self, at: datetime) -> None:
+        """The source's new state values, replacing the old ones, inside the transaction."""
+        request = self._request
+        state = sb.table(STATE_TABLE, DEFAULT_SCHEMA).sql(DIALECT)
+        for name, value in self.state_updates.items():
+            params = {"pipeline": request.pipeline, "source": request.source, "name": name}
+            self._run_params(
+                f"DELETE FROM {state} WHERE pipeline = $pipeline AND source = $source "
+                "AND name = $name",
+                params,
+            )
+            self._run_params(
+                f"INSERT INTO {state} (pipeline, source, name, value, load_id, run_id, "
+                "updated_at) VALUES ($pipeline, $source, $name, $value, $load, $run, $at)",
+                {
+                    **params,
+                    "value": value,
+                    "load": request.load_id,
+                    "run": request.run_id,
+                    "at": at,
+                },
+            )
 
     def _mark_replayed(self, at: datetime) -> None:
         """The dead-letter rows this load replays: ``replayed`` by it, one attempt more.

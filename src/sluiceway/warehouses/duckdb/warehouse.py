@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -163,6 +164,28 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
         return table
+
+    def set_state(
+        self, pipeline: str, source: str, name: str, value: str | None, *, by: str
+    ) -> None:
+        params = {"pipeline": pipeline, "source": source, "name": name}
+        where = "pipeline = $pipeline AND source = $source AND name = $name"
+        con = self.connection
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"DELETE FROM {SCHEMA}.state WHERE {where}", params)
+            if value is not None:
+                con.execute(
+                    f"INSERT INTO {SCHEMA}.state (pipeline, source, name, value, load_id, "
+                    "run_id, updated_at) VALUES ($pipeline, $source, $name, $value, NULL, $by, "
+                    "$at)",
+                    {**params, "value": value, "by": by, "at": utcnow()},
+                )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise WarehouseError(f"could not change the state of {source}: {exc}") from exc
 
     def sql_runner(self) -> SqlRunner:
         return DuckDBRunner(self.connection)
