@@ -30,6 +30,7 @@ from sluiceway.core.names import LOAD_ID_COLUMN
 from sluiceway.core.rejects import Reject
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.checks import LoadChecks
+from sluiceway.engine.incremental import CURSOR_STATE, Cursor
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.replay import SourceReplay, replay_reader
@@ -64,6 +65,7 @@ class StepResult:
     schema_version: int | None = None  # the table's new schema version, if this load made one
     schema_notes: tuple[str, ...] = ()  # what the contract did (columns added, variants, ...)
     quality: dict[str, Any] | None = None  # score, rules run and failed, rows quarantined
+    notes: tuple[str, ...] = ()  # what incremental reading did (cursor, rows skipped)
 
     @property
     def rows_loaded(self) -> int:
@@ -96,6 +98,7 @@ class StepResult:
             "load_id": self.load_id,
             "schema_version": self.schema_version,
             "schema_notes": list(self.schema_notes),
+            "notes": list(self.notes),
             "quality": self.quality,
             "error": error_text(self.error) if self.error else None,
             "error_class": classify(self.error).value if self.error else None,
@@ -273,9 +276,10 @@ class PipelineRunner:
         counting: CountingReader | None = None
         checks: LoadChecks | None = None
         cleaner: Cleaner | None = None
+        cursor: Cursor | None = None
         try:
             self.cancel.check()
-            reader = self._read(name, settings, ctx, warehouse)
+            reader, cursor = self._read(name, settings, ctx, warehouse)
             if settings.clean is not None:
                 cleaner = Cleaner(settings.clean)
             incoming = cleaner.output_schema(reader.schema) if cleaner else reader.schema
@@ -325,9 +329,11 @@ class PipelineRunner:
                 transform=transform,
                 checks=checks,
                 cleaner=cleaner,
+                cursor=cursor,
             )
             step.schema_version = self._register(warehouse, plan, loaded.load_id, name)
             step.schema_notes = plan.notes
+            step.notes = cursor.notes() if cursor is not None else ()
             step.committed(loaded)
         except (SluicewayError, KeyboardInterrupt) as exc:
             step.error = exc
@@ -373,15 +379,39 @@ class PipelineRunner:
             error_message=error_text(step.error) if step.error else None,
         )
 
+    def _cursor(self, warehouse: Warehouse[Any], settings: SourceSettings) -> Cursor:
+        """The source's cursor, from the state its last committed load left."""
+        spec = settings.incremental
+        assert spec is not None
+        if settings.write == "replace":
+            raise ConfigError(
+                f"source {settings.name!r} is incremental but writes with `replace`, which "
+                "would swap the table for the new rows alone",
+                hint="Use `write: append` or `write: merge` with an incremental source.",
+            )
+        if spec.lookback is not None and (settings.write != "merge" or not settings.primary_key):
+            raise ConfigError(
+                f"source {settings.name!r}: `lookback` re-reads rows the table already holds; "
+                "without a merge on the primary key they would load twice",
+                hint="Set `write: merge` and `primary_key`, or drop `lookback`.",
+            )
+        stored = warehouse.read_state(self.pipeline.name, settings.name).get(CURSOR_STATE)
+        return Cursor(spec, stored.value if stored is not None else None)
+
     def _read(
         self, name: str, settings: SourceSettings, ctx: ReadContext, warehouse: Warehouse[Any]
-    ) -> pa.RecordBatchReader:
-        """The source's rows, or the dead-letter rows a replay runs again."""
-        if self.replay is None:
-            source = self.registry.sources.create(self.pipeline.spec.sources[name])
-            return source.read(ctx)
-        table = warehouse.table_schema(settings.table)
-        return replay_reader(self.replay[name], settings, table, ctx.reject)
+    ) -> tuple[pa.RecordBatchReader, Cursor | None]:
+        """The source's rows (past its cursor, if incremental), or the dead-letter rows a
+        replay runs again."""
+        if self.replay is not None:
+            table = warehouse.table_schema(settings.table)
+            return replay_reader(self.replay[name], settings, table, ctx.reject), None
+        source = self.registry.sources.create(self.pipeline.spec.sources[name])
+        reader = source.read(ctx)
+        if settings.incremental is None:
+            return reader, None
+        cursor = self._cursor(warehouse, settings)
+        return cursor.filter(reader), cursor
 
     def _contract(
         self, warehouse: Warehouse[Any], settings: SourceSettings, incoming: pa.Schema
@@ -457,6 +487,7 @@ class PipelineRunner:
         transform: BatchTransform,
         checks: LoadChecks | None = None,
         cleaner: Cleaner | None = None,
+        cursor: Cursor | None = None,
     ) -> LoadResult:
         with warehouse.begin(request) as load:
             rows = counting.reader()
@@ -475,6 +506,8 @@ class PipelineRunner:
                     checks.cleaning = cleaner.report.to_dicts()
                 checks.on_staged(load, first_seq=len(ctx.rejects))
                 self.cancel.check()
+            if cursor is not None:
+                load.remember(CURSOR_STATE, cursor.state())
             result = load.commit(ctx.rejects, checks.verify if checks is not None else None)
         self._publish(
             EventKind.LOAD_COMMITTED,

@@ -30,6 +30,7 @@ from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
 from sluiceway.spec.cleaning import CleaningSpec, DedupeSpec
 from sluiceway.spec.contract import SchemaContract, merge_contracts
+from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.spec.models_base import StrictModel
 from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
 
@@ -143,6 +144,11 @@ class SourceSpec(StrictModel):
         description="Cleaning operations per column (`*` for every text column), applied to "
         "the rows as they are read, before the schema contract (see docs/quality.md).",
     )
+    incremental: IncrementalSpec | None = Field(
+        None,
+        description="Read only rows past the last loaded cursor value (a timestamp or growing "
+        "number column); the cursor commits with the rows (see docs/incremental.md).",
+    )
     dedupe: DedupeSpec | None = Field(
         None,
         description="Keep one row per key in each load: the latest (or earliest) by `order_by`, "
@@ -226,6 +232,7 @@ class PipelineSpec(StrictModel, Generic[S, W]):
             checks=tuple(source.checks),
             clean=source.clean,
             dedupe=source.dedupe,
+            incremental=source.incremental,
         )
 
 
@@ -244,6 +251,7 @@ class SourceSettings:
     checks: tuple[Any, ...] = ()  # quality rule specs (sluiceway.spec.quality)
     clean: CleaningSpec | None = None
     dedupe: DedupeSpec | None = None
+    incremental: IncrementalSpec | None = None
 
 
 def type_names(spec: type[StrictModel]) -> tuple[str, ...]:

@@ -116,6 +116,10 @@ def _print_summary(state: CliState, result: RunResult) -> None:
             out.print(f"[bold]{step.table}[/]{version}:")
             for note in step.schema_notes:
                 out.print(f"  · {note}")
+        if step.notes:
+            out.print(f"[bold]{step.name}[/]:")
+            for note in step.notes:
+                out.print(f"  · {note}")
     for step in failures:
         assert step.error is not None
         err.print(f"[bold]{step.name}[/] ({step.table}):")

@@ -1,0 +1,192 @@
+"""Cursor-based incremental reads: only rows past the last committed cursor value.
+
+The cursor filters the source's batches as they stream (before cleaning and the contract, on
+the source's own column) and remembers the largest value it let through. The runner hands that
+value to the load, which writes it to ``_sluiceway.state`` in the same transaction as the rows.
+
+Bounds, for a cursor ``c`` with stored value ``last``:
+
+- first run: ``c >= initial_value`` (every row when there is none);
+- later runs: ``c > last``, or ``c >= last - lookback`` with a lookback (the merge on the
+  primary key folds re-read rows into the ones they repeat);
+- always ``c < end_value`` when one is set.
+
+Rows whose cursor is NULL cannot be placed: they load on a run without a lower bound (the
+first one, without ``initial_value``) and are skipped, and counted, on the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sluiceway.core.errors import ConfigError
+from sluiceway.spec.incremental import IncrementalSpec
+
+CURSOR_STATE = "cursor"
+
+
+def _scalar(value: Any, type_: pa.DataType, *, what: str) -> pa.Scalar:
+    """``value`` (from YAML or the stored JSON) as a scalar of the cursor column's type."""
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    text = value if isinstance(value, str) else json.dumps(value)
+    array = pa.array([text], pa.string())
+    try:
+        return array.cast(type_)[0]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    if pa.types.is_timestamp(type_) and type_.tz is not None:
+        try:  # a naive text for a zoned column reads as UTC
+            return array.cast(pa.timestamp(type_.unit)).cast(type_)[0]
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    raise ConfigError(
+        f"incremental: {what} {value!r} is not a value of the cursor's type {type_}",
+        hint="Write it like the column's values, e.g. 2024-01-01T00:00:00 for a timestamp.",
+    )
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return json.dumps(value.isoformat())
+    if isinstance(value, timedelta):
+        return json.dumps(value.total_seconds())
+    return json.dumps(value, default=str)
+
+
+class Cursor:
+    """Filters one load's batches by the cursor and tracks the largest value loaded."""
+
+    def __init__(self, spec: IncrementalSpec, stored: str | None) -> None:
+        self.spec = spec
+        self.stored: Any = None
+        if stored is not None:
+            kept = json.loads(stored)
+            column = kept.get("column") if isinstance(kept, dict) else None
+            if column is not None and column.lower() != spec.cursor.lower():
+                raise ConfigError(
+                    f"incremental: the stored cursor is on column {column!r}, and the source's "
+                    f"cursor is now {spec.cursor!r}",
+                    hint="Reset the source's state to start the new cursor: "
+                    "`sluiceway state reset --source NAME` (optionally `--to VALUE`).",
+                )
+            self.stored = kept.get("value") if isinstance(kept, dict) else kept
+        self.highest: pa.Scalar | None = None
+        self.skipped_null = 0
+        self.skipped_behind = 0  # rows at or behind the bound (already loaded)
+        self.skipped_ahead = 0  # rows at or past end_value
+        self.lower: pa.Scalar | None = None
+        self.inclusive = True
+
+    def filter(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        schema = reader.schema
+        name = self.spec.cursor
+        index = schema.get_field_index(name)
+        if index < 0:
+            raise ConfigError(
+                f"incremental: the cursor column {name!r} is not in the source's rows",
+                hint=f"Columns: {', '.join(schema.names)}",
+            )
+        type_ = schema.field(index).type
+        if not (
+            pa.types.is_temporal(type_) or pa.types.is_integer(type_) or pa.types.is_floating(type_)
+        ):
+            raise ConfigError(
+                f"incremental: the cursor column {name!r} is {type_}; a cursor must be a "
+                "timestamp, a date or a number",
+                hint="Declare its type under `columns:` if the source reads it as text.",
+            )
+        self._bounds(type_)
+        upper = (
+            _scalar(self.spec.end_value, type_, what="end_value")
+            if self.spec.end_value is not None
+            else None
+        )
+        return pa.RecordBatchReader.from_batches(schema, self._batches(reader, index, upper))
+
+    def _bounds(self, type_: pa.DataType) -> None:
+        if self.stored is not None:
+            last = _scalar(self.stored, type_, what="the stored cursor")
+            self.highest = last
+            lookback = self.spec.lookback_delta()
+            if lookback is None:
+                self.lower, self.inclusive = last, False
+                return
+            if isinstance(lookback, timedelta) != pa.types.is_temporal(type_):
+                kind = "a duration" if isinstance(lookback, timedelta) else "a number"
+                raise ConfigError(
+                    f"incremental: lookback {self.spec.lookback!r} is {kind}, which does not "
+                    f"fit a {type_} cursor",
+                    hint="Use a duration (2h, 1d) for time cursors and a number for numbers.",
+                )
+            step = pa.scalar(lookback) if isinstance(lookback, timedelta) else lookback
+            moved = pc.subtract(last, step)
+            self.lower = moved.cast(type_) if moved.type != type_ else moved
+            self.inclusive = True
+        elif self.spec.initial_value is not None:
+            self.lower = _scalar(self.spec.initial_value, type_, what="initial_value")
+            self.inclusive = True
+
+    def _batches(
+        self, reader: pa.RecordBatchReader, index: int, upper: pa.Scalar | None
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            values = batch.column(index)
+            keep = pc.is_valid(values)
+            nulls = len(values) - pc.sum(keep.cast(pa.int64())).as_py() if len(values) else 0
+            if self.lower is None:
+                keep = pa.array([True] * len(values)) if nulls else keep
+                nulls = 0
+            else:
+                compare = pc.greater_equal if self.inclusive else pc.greater
+                after = pc.fill_null(compare(values, self.lower), False)
+                self.skipped_behind += int(
+                    pc.sum(pc.and_(keep, pc.invert(after)).cast(pa.int64())).as_py() or 0
+                )
+                keep = pc.and_(keep, after)
+            if upper is not None:
+                before = pc.fill_null(pc.less(values, upper), True)
+                self.skipped_ahead += int(
+                    pc.sum(pc.and_(keep, pc.invert(before)).cast(pa.int64())).as_py() or 0
+                )
+                keep = pc.and_(keep, before)
+            self.skipped_null += nulls
+            kept = batch.filter(keep)
+            if kept.num_rows:
+                top = pc.max(kept.column(index))
+                if top.is_valid and (self.highest is None or pc.greater(top, self.highest).as_py()):
+                    self.highest = top
+            yield kept
+
+    def value(self) -> Any:
+        """The largest cursor value loaded (or the stored one), as JSON-ready data."""
+        if self.highest is None or not self.highest.is_valid:
+            return None
+        return json.loads(_json(self.highest.as_py()))
+
+    def state(self) -> str | None:
+        """What to remember: the cursor's column and value, as JSON text."""
+        value = self.value()
+        if value is None:
+            return None
+        return json.dumps({"column": self.spec.cursor, "value": value})
+
+    def notes(self) -> tuple[str, ...]:
+        """What the run report says about the cursor."""
+        out = []
+        shown = self.value()
+        if shown is not None:
+            out.append(f"cursor {self.spec.cursor} now at {shown}")
+        if self.skipped_behind:
+            out.append(f"{self.skipped_behind:,} row(s) at or behind the cursor skipped")
+        if self.skipped_ahead:
+            out.append(f"{self.skipped_ahead:,} row(s) at or past end_value skipped")
+        if self.skipped_null:
+            out.append(f"{self.skipped_null:,} row(s) without a {self.spec.cursor} skipped")
+        return tuple(out)
