@@ -35,6 +35,10 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
 app.add_typer(dlq_app, name="dlq")
+state_app = typer.Typer(
+    help="Cursors of incremental sources, committed with their rows.", no_args_is_help=True
+)
+app.add_typer(state_app, name="state")
 
 
 class _TableOrCommand(TyperGroup):
@@ -444,6 +448,34 @@ def dlq_purge(
         pipeline=pipeline,
         as_json=as_json,
     )
+
+
+@state_app.command("show")
+def state_show(
+    ctx: typer.Context, pipeline: PipelineArg = None, as_json: JsonOption = False
+) -> None:
+    """Every incremental source's cursor, when it last moved and which load moved it."""
+    from sluiceway.cli.commands.state import show
+
+    show(_state(ctx), pipeline, as_json=as_json)
+
+
+@state_app.command("reset")
+def state_reset(
+    ctx: typer.Context,
+    pipeline: PipelineArg = None,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Only this source (default: all).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Set the cursor to this value instead.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Forget a source's cursor (the next run starts from `initial_value`) or move it."""
+    from sluiceway.cli.commands.state import reset
+
+    reset(_state(ctx), pipeline, source=source, to=to, yes=yes)
 
 
 @dlq_app.command("show")
