@@ -352,6 +352,29 @@ class WarehouseContract:
             self.load(warehouse, [{"id": 20}], replays=taken[:1])
         assert self.count(warehouse, "items") == 3
 
+    def test_state_commits_with_the_load_and_only_then(self, warehouse: Warehouse[Any]) -> None:
+        def remembering(value: str, *, fail: bool) -> None:
+            with warehouse.begin(self.request()) as load:
+                load.stage(reader_of([{"id": 1}]))
+                load.remember("cursor", value)
+                if fail:
+                    raise RuntimeError("the load broke before commit")
+                load.commit([])
+
+        with pytest.raises(RuntimeError):
+            remembering('"a"', fail=True)
+        assert warehouse.read_state("contract", "src") == {}
+
+        remembering('"b"', fail=False)
+        remembering('"c"', fail=False)
+        state = warehouse.read_state("contract", "src")
+        assert list(state) == ["cursor"]
+        assert state["cursor"].value == '"c"'
+        assert state["cursor"].load_id is not None
+
+        warehouse.set_state("contract", "src", "cursor", None, by="test")
+        assert warehouse.read_state("contract", "src") == {}
+
     # -- shape -----------------------------------------------------------------------------
 
     def test_table_schema(self, warehouse: Warehouse[Any]) -> None:
