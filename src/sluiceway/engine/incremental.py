@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluiceway.core.errors import ConfigError
+from sluiceway.sources.files.tracking import FILES_STATE, FileTracker
 from sluiceway.spec.incremental import IncrementalSpec
+from sluiceway.warehouses.base import Load
 
 CURSOR_STATE = "cursor"
 
@@ -64,15 +67,18 @@ class Cursor:
     """Filters one load's batches by the cursor and tracks the largest value loaded."""
 
     def __init__(self, spec: IncrementalSpec, stored: str | None) -> None:
+        if spec.cursor is None:
+            raise ValueError("a Cursor needs the spec's cursor column")
         self.spec = spec
+        self.column: str = spec.cursor
         self.stored: Any = None
         if stored is not None:
             kept = json.loads(stored)
             column = kept.get("column") if isinstance(kept, dict) else None
-            if column is not None and column.lower() != spec.cursor.lower():
+            if column is not None and column.lower() != self.column.lower():
                 raise ConfigError(
                     f"incremental: the stored cursor is on column {column!r}, and the source's "
-                    f"cursor is now {spec.cursor!r}",
+                    f"cursor is now {self.column!r}",
                     hint="Reset the source's state to start the new cursor: "
                     "`sluiceway state reset --source NAME` (optionally `--to VALUE`).",
                 )
@@ -86,7 +92,7 @@ class Cursor:
 
     def filter(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
         schema = reader.schema
-        name = self.spec.cursor
+        name = self.column
         index = schema.get_field_index(name)
         if index < 0:
             raise ConfigError(
@@ -175,18 +181,37 @@ class Cursor:
         value = self.value()
         if value is None:
             return None
-        return json.dumps({"column": self.spec.cursor, "value": value})
+        return json.dumps({"column": self.column, "value": value})
 
     def notes(self) -> tuple[str, ...]:
         """What the run report says about the cursor."""
         out = []
         shown = self.value()
         if shown is not None:
-            out.append(f"cursor {self.spec.cursor} now at {shown}")
+            out.append(f"cursor {self.column} now at {shown}")
         if self.skipped_behind:
             out.append(f"{self.skipped_behind:,} row(s) at or behind the cursor skipped")
         if self.skipped_ahead:
             out.append(f"{self.skipped_ahead:,} row(s) at or past end_value skipped")
         if self.skipped_null:
-            out.append(f"{self.skipped_null:,} row(s) without a {self.spec.cursor} skipped")
+            out.append(f"{self.skipped_null:,} row(s) without a {self.column} skipped")
         return tuple(out)
+
+
+@dataclass
+class Tracking:
+    """What an incremental load keeps track of: its cursor, the files it read, or both."""
+
+    cursor: Cursor | None = None
+    files: FileTracker | None = None
+
+    def remember(self, load: Load) -> None:
+        """Hand the new state to the load, to commit with its rows."""
+        if self.cursor is not None and (value := self.cursor.state()) is not None:
+            load.remember(CURSOR_STATE, value)
+        if self.files is not None and (known := self.files.state()) is not None:
+            load.remember(FILES_STATE, known)
+
+    def notes(self) -> tuple[str, ...]:
+        files = self.files.notes() if self.files is not None else ()
+        return files + (self.cursor.notes() if self.cursor is not None else ())

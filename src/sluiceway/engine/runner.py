@@ -30,7 +30,7 @@ from sluiceway.core.names import LOAD_ID_COLUMN
 from sluiceway.core.rejects import Reject
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.checks import LoadChecks
-from sluiceway.engine.incremental import CURSOR_STATE, Cursor
+from sluiceway.engine.incremental import CURSOR_STATE, Cursor, Tracking
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.replay import SourceReplay, replay_reader
@@ -42,6 +42,7 @@ from sluiceway.schema.model import TableSchema
 from sluiceway.schema.registry import InMemorySchemaRegistry, SchemaRegistry, registered
 from sluiceway.schema.transform import BatchTransform
 from sluiceway.sources.base import CancelToken, ReadContext
+from sluiceway.sources.files.tracking import FILES_STATE, FileTracker, NothingNew
 from sluiceway.spec.loader import LoadedPipeline
 from sluiceway.spec.models import SourceSettings
 from sluiceway.warehouses.base import LoadRequest, LoadResult, Warehouse, WarehouseContext
@@ -71,13 +72,19 @@ class StepResult:
     def rows_loaded(self) -> int:
         return self.rows_inserted + self.rows_updated
 
-    def committed(self, loaded: LoadResult) -> None:
+    def committed(self, loaded: LoadResult, *, notes: tuple[str, ...] = ()) -> None:
         """The step's load committed: take its counts."""
+        self.notes = notes
         self.status = StepStatus.SUCCEEDED
         self.load_id = loaded.load_id
         self.rows_inserted = loaded.rows_inserted
         self.rows_updated = loaded.rows_updated
         self.rows_rejected = loaded.rows_rejected
+
+    def finished_early(self, why: str) -> None:
+        """Nothing to load (an incremental source found no new files): done, no load."""
+        self.status = StepStatus.SUCCEEDED
+        self.notes = (why,)
 
     @property
     def rows_per_s(self) -> float:
@@ -276,10 +283,10 @@ class PipelineRunner:
         counting: CountingReader | None = None
         checks: LoadChecks | None = None
         cleaner: Cleaner | None = None
-        cursor: Cursor | None = None
+        tracking: Tracking | None = None
         try:
             self.cancel.check()
-            reader, cursor = self._read(name, settings, ctx, warehouse)
+            reader, tracking = self._read(name, settings, ctx, warehouse)
             if settings.clean is not None:
                 cleaner = Cleaner(settings.clean)
             incoming = cleaner.output_schema(reader.schema) if cleaner else reader.schema
@@ -329,12 +336,13 @@ class PipelineRunner:
                 transform=transform,
                 checks=checks,
                 cleaner=cleaner,
-                cursor=cursor,
+                tracking=tracking,
             )
             step.schema_version = self._register(warehouse, plan, loaded.load_id, name)
             step.schema_notes = plan.notes
-            step.notes = cursor.notes() if cursor is not None else ()
-            step.committed(loaded)
+            step.committed(loaded, notes=tracking.notes() if tracking is not None else ())
+        except NothingNew as nothing:
+            step.finished_early(f"nothing to load: {nothing}")
         except (SluicewayError, KeyboardInterrupt) as exc:
             step.error = exc
         except Exception as exc:  # a bug: record it, keep the traceback for --debug
@@ -379,8 +387,10 @@ class PipelineRunner:
             error_message=error_text(step.error) if step.error else None,
         )
 
-    def _cursor(self, warehouse: Warehouse[Any], settings: SourceSettings) -> Cursor:
-        """The source's cursor, from the state its last committed load left."""
+    def _tracking(
+        self, warehouse: Warehouse[Any], settings: SourceSettings, ctx: ReadContext
+    ) -> Tracking:
+        """The source's cursor and file tracker, from the state its last committed load left."""
         spec = settings.incremental
         assert spec is not None
         if settings.write == "replace":
@@ -395,23 +405,39 @@ class PipelineRunner:
                 "without a merge on the primary key they would load twice",
                 hint="Set `write: merge` and `primary_key`, or drop `lookback`.",
             )
-        stored = warehouse.read_state(self.pipeline.name, settings.name).get(CURSOR_STATE)
-        return Cursor(spec, stored.value if stored is not None else None)
+        stored = warehouse.read_state(self.pipeline.name, settings.name)
+        tracking = Tracking()
+        if spec.cursor is not None:
+            kept = stored.get(CURSOR_STATE)
+            tracking.cursor = Cursor(spec, kept.value if kept is not None else None)
+        if spec.files:
+            if not hasattr(self.pipeline.spec.sources[settings.name], "path"):
+                raise ConfigError(
+                    f"source {settings.name!r}: `files: true` tracks the files a file source "
+                    "reads, and this source reads no files",
+                    hint="Use a `cursor` column instead.",
+                )
+            kept = stored.get(FILES_STATE)
+            tracking.files = FileTracker.from_state(kept.value if kept else None, spec.changed)
+            ctx.tracker = tracking.files
+        return tracking
 
     def _read(
         self, name: str, settings: SourceSettings, ctx: ReadContext, warehouse: Warehouse[Any]
-    ) -> tuple[pa.RecordBatchReader, Cursor | None]:
+    ) -> tuple[pa.RecordBatchReader, Tracking | None]:
         """The source's rows (past its cursor, if incremental), or the dead-letter rows a
         replay runs again."""
         if self.replay is not None:
             table = warehouse.table_schema(settings.table)
             return replay_reader(self.replay[name], settings, table, ctx.reject), None
         source = self.registry.sources.create(self.pipeline.spec.sources[name])
-        reader = source.read(ctx)
         if settings.incremental is None:
-            return reader, None
-        cursor = self._cursor(warehouse, settings)
-        return cursor.filter(reader), cursor
+            return source.read(ctx), None
+        tracking = self._tracking(warehouse, settings, ctx)
+        reader = source.read(ctx)
+        if tracking.cursor is not None:
+            reader = tracking.cursor.filter(reader)
+        return reader, tracking
 
     def _contract(
         self, warehouse: Warehouse[Any], settings: SourceSettings, incoming: pa.Schema
@@ -487,7 +513,7 @@ class PipelineRunner:
         transform: BatchTransform,
         checks: LoadChecks | None = None,
         cleaner: Cleaner | None = None,
-        cursor: Cursor | None = None,
+        tracking: Tracking | None = None,
     ) -> LoadResult:
         with warehouse.begin(request) as load:
             rows = counting.reader()
@@ -506,8 +532,8 @@ class PipelineRunner:
                     checks.cleaning = cleaner.report.to_dicts()
                 checks.on_staged(load, first_seq=len(ctx.rejects))
                 self.cancel.check()
-            if cursor is not None:
-                load.remember(CURSOR_STATE, cursor.state())
+            if tracking is not None:
+                tracking.remember(load)
             result = load.commit(ctx.rejects, checks.verify if checks is not None else None)
         self._publish(
             EventKind.LOAD_COMMITTED,

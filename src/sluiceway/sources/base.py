@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import pyarrow as pa
 
@@ -82,6 +82,14 @@ class ReadContext:
     progress: ProgressSink = field(default_factory=ProgressSink)
     cancel: CancelToken = field(default_factory=CancelToken)
     rejects: list[Reject] = field(default_factory=list)
+    tracker: Any = None  # a FileTracker when the source reads only new files
+
+    def files(self, patterns: str | Sequence[str]) -> list[Path]:
+        """The files a file source reads: every match, or those no load read yet."""
+        from sluiceway.sources.files.paths import expand
+
+        found = expand(patterns, self.resolve_path)
+        return self.tracker.select(found) if self.tracker is not None else found
 
     @property
     def batch_size(self) -> int:

@@ -1,6 +1,7 @@
 """A source's ``incremental:``: read only rows past the last committed cursor value.
 
 incremental:
+  files: true                 # file sources: only files no load read yet (changed: reload)
   cursor: updated_at          # a timestamp, date or increasing number column
   initial_value: "2024-01-01" # where the first run starts (default: everything)
   end_value: "2024-07-01"     # rows at or past it are not read (default: no end)
@@ -16,9 +17,9 @@ creates duplicates.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sluiceway.core.durations import parse_duration
 from sluiceway.spec.models_base import StrictModel
@@ -27,10 +28,21 @@ from sluiceway.spec.models_base import StrictModel
 class IncrementalSpec(StrictModel):
     """Cursor-based incremental loading of one source."""
 
-    cursor: str = Field(
+    cursor: str | None = Field(
+        None,
         min_length=1,
         description="The column whose largest loaded value is remembered: a timestamp, a date "
         "or a number that only grows.",
+    )
+    files: bool = Field(
+        False,
+        description="File sources: read only files no earlier load read (tracked by path, "
+        "size, modification time and SHA-256 of the bytes).",
+    )
+    changed: Literal["reload", "skip", "fail"] = Field(
+        "reload",
+        description="With `files`: a file read before whose bytes changed is read again "
+        "(`reload`), left alone (`skip`), or stops the load (`fail`).",
     )
     initial_value: Any = Field(
         None,
@@ -55,6 +67,16 @@ class IncrementalSpec(StrictModel):
         elif value is not None and value < 0:
             raise ValueError(f"lookback must not be negative, got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _something_to_track(self) -> IncrementalSpec:
+        if self.cursor is None and not self.files:
+            raise ValueError("incremental needs a `cursor` column, `files: true`, or both")
+        if self.cursor is None and (
+            self.lookback is not None or self.initial_value is not None or self.end_value
+        ):
+            raise ValueError("`initial_value`, `end_value` and `lookback` need a `cursor`")
+        return self
 
     def lookback_delta(self) -> timedelta | float | None:
         """The lookback as a timedelta (durations) or a number."""

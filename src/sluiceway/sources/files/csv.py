@@ -28,7 +28,6 @@ from sluiceway.sources.files import compression as compression_
 from sluiceway.sources.files.csv_dialect import ENCODINGS, Dialect, detect_dialect
 from sluiceway.sources.files.duckdb_errors import translate_csv
 from sluiceway.sources.files.duckdb_scan import FileScan, checked_cast, connect, stream_scans
-from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
 from sluiceway.sources.files.text_types import infer_text_types
 
@@ -91,7 +90,7 @@ class CsvSource(Source[CsvSpec]):
     spec = CsvSpec
 
     def read(self, ctx: ReadContext) -> pa.RecordBatchReader:
-        files = expand(self.config.path, ctx.resolve_path)
+        files = ctx.files(self.config.path)
         con = connect()
         try:
             plans = [self._plan(con, path, ctx) for path in files]

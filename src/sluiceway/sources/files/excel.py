@@ -26,7 +26,6 @@ from sluiceway.core.sql_types import arrow_type, parse_sql_type
 from sluiceway.schema.promotion import promote
 from sluiceway.sources.base import ReadContext, Source
 from sluiceway.sources.files.headers import column_names
-from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
 
 
@@ -61,7 +60,7 @@ class ExcelSource(Source[ExcelSpec]):
     spec = ExcelSpec
 
     def read(self, ctx: ReadContext) -> pa.RecordBatchReader:
-        files = expand(self.config.path, ctx.resolve_path)
+        files = ctx.files(self.config.path)
         plans = [self._plan(path, ctx) for path in files]
         header, types = plans[0][1], plans[0][2]
         for path, other_header, other_types in plans[1:]:

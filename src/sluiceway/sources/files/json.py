@@ -29,7 +29,6 @@ from sluiceway.sources.files.duckdb_scan import (
     stream_scans,
     with_declared_checks,
 )
-from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
 
 _FORMATS = {"auto": "auto", "array": "array", "newline_delimited": "newline_delimited"}
@@ -51,7 +50,7 @@ class JsonSource(Source[JsonSpec]):
     spec = JsonSpec
 
     def read(self, ctx: ReadContext) -> pa.RecordBatchReader:
-        files = expand(self.config.path, ctx.resolve_path)
+        files = ctx.files(self.config.path)
         con = connect()
         try:
             scans = [self._plan(con, path, ctx) for path in files]

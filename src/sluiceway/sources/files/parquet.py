@@ -19,7 +19,6 @@ from sluiceway.schema.promotion import promote
 from sluiceway.sources.base import ReadContext, Source, SourceCapabilities
 from sluiceway.sources.files.duckdb_errors import translate_parquet
 from sluiceway.sources.files.duckdb_scan import FileScan, stream_scans, with_declared_checks
-from sluiceway.sources.files.paths import expand
 from sluiceway.sources.files.spec import FileSourceSpec
 
 
@@ -34,7 +33,7 @@ class ParquetSource(Source[ParquetSpec]):
     capabilities = SourceCapabilities(schema_hint=True)
 
     def read(self, ctx: ReadContext) -> pa.RecordBatchReader:
-        scans = [self._plan(path, ctx) for path in expand(self.config.path, ctx.resolve_path)]
+        scans = [self._plan(path, ctx) for path in ctx.files(self.config.path)]
         declared = {n: arrow_type(parse_sql_type(t)) for n, t in self.config.columns.items()}
         unified: dict[str, pa.DataType] = {}
         for scan in scans:
