@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip
 PIN    := -c constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check lint format types pytest browser bench clean distclean
+.PHONY: help demo test check lint format types pytest browser pg-plugins bench clean distclean
 
 help:
 	@echo "make demo   - create .venv, install, generate the sample data, run the demo pipeline"
@@ -45,7 +45,7 @@ types: $(VENV)/.installed-dev
 
 check: lint types
 
-pytest: $(VENV)/.installed-dev browser
+pytest: $(VENV)/.installed-dev browser pg-plugins
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # Reports and the console are tested in a real browser: Debian's Chromium, installed when make
@@ -57,6 +57,19 @@ browser:
 		{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	else \
 		echo "note: chromium is not installed; browser tests will skip (apt-get install chromium)"; \
+	fi
+
+# Log-based CDC is tested against a private PostgreSQL cluster with Debian's wal2json output
+# plugin, for every installed server version; elsewhere those tests skip with a reason.
+pg-plugins:
+	@ls /usr/lib/postgresql/*/lib/wal2json.so >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -d /usr/lib/postgresql ]; then \
+		for v in $$(ls /usr/lib/postgresql); do \
+			apt-get install -y -q postgresql-$$v-wal2json >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q postgresql-$$v-wal2json >/dev/null; }; \
+		done; \
+	else \
+		echo "note: wal2json is not installed; CDC tests will skip (apt-get install postgresql-NN-wal2json)"; \
 	fi
 
 test: check pytest
