@@ -196,6 +196,20 @@ class WarehouseContract:
             {"id": 3, "v": "c2"},
         ]
 
+    def test_merge_rewrites_only_changed_rows(self, warehouse: Warehouse[Any]) -> None:
+        before: Rows = [{"id": 1, "v": "a"}, {"id": 2, "v": None}, {"id": 3, "v": "c"}]
+        first = self.load(warehouse, before, write="merge", key=("id",), lineage=True)
+        again: Rows = [{"id": 1, "v": "a"}, {"id": 2, "v": None}, {"id": 3, "v": "c3"}]
+        second = self.load(warehouse, again, write="merge", key=("id",), lineage=True)
+
+        assert (second.rows_inserted, second.rows_updated, second.rows_unchanged) == (0, 1, 2)
+        owners = warehouse.query(
+            f"SELECT id, {LOAD_ID_COLUMN} AS load FROM items ORDER BY id"
+        ).to_pylist()
+        # Lineage says which load last changed a row: unchanged rows keep the first load's id.
+        assert [r["load"] for r in owners] == [first.load_id, first.load_id, second.load_id]
+        assert self.rows(warehouse, "items") == again
+
     def test_merge_on_a_composite_key(self, warehouse: Warehouse[Any]) -> None:
         key = ("region", "id")
         self.load(

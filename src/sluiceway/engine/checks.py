@@ -117,6 +117,7 @@ class LoadChecks:
                 loaded=result.rows_loaded,
                 rejected=result.rows_rejected,
                 merged=result.rows_merged,
+                unchanged=result.rows_unchanged,
             )
         with self._explained("on the loaded table"):
             evaluation = evaluate(

@@ -59,6 +59,7 @@ class StepResult:
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_rejected: int = 0
+    rows_unchanged: int = 0  # merged rows equal to the table's: not rewritten
     bytes_in: int = 0
     duration_s: float = 0.0
     load_id: str | None = None
@@ -80,6 +81,7 @@ class StepResult:
         self.rows_inserted = loaded.rows_inserted
         self.rows_updated = loaded.rows_updated
         self.rows_rejected = loaded.rows_rejected
+        self.rows_unchanged = loaded.rows_unchanged
 
     def finished_early(self, why: str) -> None:
         """Nothing to load (an incremental source found no new files): done, no load."""
@@ -99,6 +101,7 @@ class StepResult:
             "rows_inserted": self.rows_inserted,
             "rows_updated": self.rows_updated,
             "rows_rejected": self.rows_rejected,
+            "rows_unchanged": self.rows_unchanged,
             "bytes_in": self.bytes_in,
             "duration_s": round(self.duration_s, 3),
             "rows_per_s": round(self.rows_per_s, 1),

@@ -51,6 +51,7 @@ class LoadCounts:
     loaded: int  # rows inserted or updated in the target
     rejected: int  # rows in the dead-letter queue for this load
     merged: int  # rows folded into another row of the same key (dedupe, merge)
+    unchanged: int = 0  # merged rows equal to the target's row of their key (not rewritten)
 
 
 @dataclass
@@ -354,15 +355,16 @@ def _row_count(spec: RowCountRule, rows: int, context: CheckContext) -> R.Verdic
             f"between {spec.min or 0} and {spec.max if spec.max is not None else '∞'}"
         )
     if spec.reconcile:
-        thresholds.append("source = loaded + rejected + merged")
+        thresholds.append("source = loaded + rejected + merged + unchanged")
         counts = context.counts
         if counts is None:
             texts.append("no load to reconcile")
         else:
-            accounted = counts.loaded + counts.rejected + counts.merged
+            accounted = counts.loaded + counts.rejected + counts.merged + counts.unchanged
+            unchanged = f" + unchanged {counts.unchanged}" if counts.unchanged else ""
             texts.append(
                 f"source {counts.source_rows} vs loaded {counts.loaded} + rejected "
-                f"{counts.rejected} + merged {counts.merged} = {accounted}"
+                f"{counts.rejected} + merged {counts.merged}{unchanged} = {accounted}"
             )
             if accounted != counts.source_rows:
                 problems.append(

@@ -81,6 +81,7 @@ class LoadResult:
     started_at: datetime
     finished_at: datetime
     rows_merged: int = 0  # staged rows folded into another row of their key (dedupe, merge)
+    rows_unchanged: int = 0  # merged rows equal to the target's row of their key: not rewritten
 
     @property
     def rows_loaded(self) -> int:

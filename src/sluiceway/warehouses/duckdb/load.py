@@ -71,6 +71,7 @@ class DuckDBLoad(Load):
         self._staged = 0
         self._quarantined = 0  # staged rows moved to the DLQ by quality rules
         self._removed = 0  # staged rows folded into another of their key by a dedupe
+        self._unchanged = 0  # merged rows equal to the target's: left as they are
         self._open = True
         # Appends and replaces need no separate staging table: inside the transaction the
         # target itself is the staging area, and a rollback undoes it. Saves a full copy.
@@ -154,6 +155,7 @@ class DuckDBLoad(Load):
                 )
             )
             merged += self._row_count(staging) - self._row_count(latest_table)
+            self._unchanged = self._drop_unchanged(latest_table, columns) if exists else 0
             updated = self._count_expr(
                 sb.delete_matching(self._target, latest_table, request.primary_key)
             )
@@ -195,6 +197,7 @@ class DuckDBLoad(Load):
             started_at=self._started,
             finished_at=finished,
             rows_merged=merged,
+            rows_unchanged=self._unchanged,
         )
         if verify is not None and self._exists(self._request.table):
             verify(self._relation(self._target), result)
@@ -429,6 +432,26 @@ class DuckDBLoad(Load):
         placeholders = ", ".join(f"${c}" for c in values)
         target = sb.table(LOADS_TABLE, DEFAULT_SCHEMA).sql(DIALECT)
         self._count(f"INSERT INTO {target} ({columns}) VALUES ({placeholders})", values)
+
+    def _drop_unchanged(self, latest: exp.Table, columns: Sequence[str]) -> int:
+        """Take out of a merge the rows equal to the target's row of their key: they are not
+        rewritten. Every data column compares NULL-safely; the lineage columns (which differ per
+        load) do not count. Returns how many rows were unchanged."""
+        keys = self._request.primary_key
+        compared = [c for c in columns if c not in (LOAD_ID_COLUMN, SOURCE_COLUMN)]
+        target = self._target.copy()
+        target.set("alias", exp.TableAlias(this=exp.to_identifier("t")))
+        same = [
+            exp.NullSafeEQ(this=sb.column(c, "s"), expression=sb.column(c, "t")) for c in compared
+        ]
+        match = exp.Exists(
+            this=exp.select(exp.Literal.number(1))
+            .from_(target)
+            .where(exp.and_(sb.key_match(keys, "s", "t"), *same))
+        )
+        aliased = latest.copy()
+        aliased.set("alias", exp.TableAlias(this=exp.to_identifier("s")))
+        return self._count_expr(exp.delete(aliased, where=match))
 
     def _write_state(self, at: datetime) -> None:
         """The source's new state values, replacing the old ones, inside the transaction."""
