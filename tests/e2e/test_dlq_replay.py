@@ -126,6 +126,12 @@ def test_purge_needs_a_filter_and_deletes_what_it_names(shop: Path) -> None:
     purged = sluiceway("dlq", "purge", "--replayed", "--json", cwd=shop)
     assert json.loads(purged.stdout) == {"deleted": 1}
     assert [r["rule"] for r in dlq(shop, "--all")] == ["amount_range"]
+    assert [r["rule"] for r in dlq(shop, "--source", "orders")] == ["amount_range"]
+    assert dlq(shop, "--source", "nope") == []
+
+    everything = sluiceway("dlq", "purge", "--all", "--json", cwd=shop)
+    assert json.loads(everything.stdout) == {"deleted": 1}
+    assert dlq(shop, "--all") == []
 
 
 def test_a_replay_that_fails_changes_nothing(shop: Path) -> None:

@@ -86,3 +86,12 @@ def test_reset_mistakes_are_clear(shop: Path) -> None:
     assert unknown.returncode == 1
     assert "no source 'nope'" in unknown.stderr
     assert "orders, customers" in unknown.stderr
+
+    # With two incremental sources, --to must say which cursor it moves.
+    (shop / "sluiceway.yaml").write_text(
+        PIPELINE + "    incremental: {files: true}\n"  # customers tracks its files
+    )
+    ambiguous = sluiceway("state", "reset", "--to", "5", "--yes", cwd=shop)
+    assert ambiguous.returncode == 1
+    assert "--to sets one source's cursor" in ambiguous.stderr
+    assert "orders, customers" in ambiguous.stderr

@@ -70,9 +70,10 @@ class LoadChecks:
         staged = load.staged()
         if self.settings.dedupe is not None:
             self._dedupe(load, staged, self.settings.dedupe)
+        names = column_names(staged)
+        self._check_columns(names, staged.hidden)
         if self.quality.profile:
-            self.profile = profile_relation(staged, self.table, self.load_id)
-        self._check_columns(staged)
+            self.profile = profile_relation(staged, self.table, self.load_id, names)
         with self._explained("on the staged rows"):
             evaluation = evaluate(
                 staged.runner, staged.table, self.settings.checks, self._context(staged)
@@ -126,17 +127,14 @@ class LoadChecks:
         self.results.extend(evaluation.results)
         self._raise_on_failures(evaluation.results)
 
-    def _check_columns(self, staged: Relation) -> None:
+    def _check_columns(self, names: list[str], hidden: frozenset[str]) -> None:
         """Every column a rule names is in the rows: else a clear error, not a SQL one."""
-        plain = staged.table.copy()
-        plain.set("alias", None)
-        names = staged.runner.fetch(exp.select(exp.Star()).from_(plain).limit(0)).column_names
         present = {n.lower() for n in names}
         for spec in self.settings.checks:
             named = [getattr(spec, "column", None), *(getattr(spec, "columns", None) or [])]
             missing = [c for c in named if isinstance(c, str) and c.lower() not in present]
             if missing:
-                shown = ", ".join(n for n in names if n not in staged.hidden)
+                shown = ", ".join(n for n in names if n not in hidden)
                 raise ConfigError(
                     f"check {spec.rule_id!r} names column {missing[0]!r}, which the rows of "
                     f"{self.table} do not have",
@@ -200,12 +198,24 @@ class LoadChecks:
         return entry
 
 
-def profile_relation(relation: Relation, table: str, load_id: str) -> dict[str, Any]:
+def column_names(relation: Relation) -> list[str]:
+    """The relation's columns, hidden ones included (one query that reads no rows)."""
+    plain = relation.table.copy()
+    plain.set("alias", None)
+    names: list[str] = relation.runner.fetch(
+        exp.select(exp.Star()).from_(plain).limit(0)
+    ).column_names
+    return names
+
+
+def profile_relation(
+    relation: Relation, table: str, load_id: str, names: list[str]
+) -> dict[str, Any]:
+    """The profile of the relation's visible columns ``names``."""
     from sluiceway.quality.profile import profile_table
 
     plain = relation.table.copy()
     plain.set("alias", None)
-    names = relation.runner.fetch(exp.select(exp.Star()).from_(plain.copy()).limit(0)).column_names
     columns = [c for c in names if c not in relation.hidden]
     profile = profile_table(relation.runner, plain, table=table, load_id=load_id, columns=columns)
     data: dict[str, Any] = profile.to_dict()

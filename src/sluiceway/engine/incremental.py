@@ -55,12 +55,13 @@ def _scalar(value: Any, type_: pa.DataType, *, what: str) -> pa.Scalar:
     )
 
 
-def _json(value: Any) -> str:
+def _plain(value: Any) -> Any:
+    """A cursor value as JSON-ready data: times as ISO text, numbers as they are."""
     if isinstance(value, datetime | date):
-        return json.dumps(value.isoformat())
+        return value.isoformat()
     if isinstance(value, timedelta):
-        return json.dumps(value.total_seconds())
-    return json.dumps(value, default=str)
+        return value.total_seconds()
+    return value if isinstance(value, int | float | str) else str(value)
 
 
 class Cursor:
@@ -174,7 +175,7 @@ class Cursor:
         """The largest cursor value loaded (or the stored one), as JSON-ready data."""
         if self.highest is None or not self.highest.is_valid:
             return None
-        return json.loads(_json(self.highest.as_py()))
+        return _plain(self.highest.as_py())
 
     def state(self) -> str | None:
         """What to remember: the cursor's column and value, as JSON text."""

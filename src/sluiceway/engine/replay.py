@@ -176,11 +176,7 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    return json.dumps(value)  # lists and objects: their JSON text
+    return json.dumps(value)  # numbers, true/false, lists and objects: their JSON text
 
 
 def replay_reader(
@@ -207,9 +203,8 @@ def replay_reader(
     )
     targets = _targets(names, settings, table, converted=replay.converted)
     if not targets:
-        return pa.RecordBatchReader.from_batches(
-            texts.drop_columns(["__raw"]).schema, texts.drop_columns(["__raw"]).to_batches()
-        )
+        plain = texts.drop_columns(["__raw"])
+        return pa.RecordBatchReader.from_batches(plain.schema, plain.to_batches())
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
         con.register(_ROWS, texts)

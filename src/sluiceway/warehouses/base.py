@@ -109,8 +109,6 @@ class Relation:
 
 Verify = Callable[[Relation, LoadResult], None]
 
-BOOKKEEPING_SCHEMA = "_sluiceway"
-
 
 @dataclass(frozen=True, slots=True)
 class StateValue:
@@ -197,7 +195,9 @@ class Warehouse(ABC, Generic[C]):
         """A source's committed state (``_sluiceway.state``), by name."""
         from sqlglot import exp
 
-        state = exp.table_("state", db=BOOKKEEPING_SCHEMA)
+        from sluiceway.warehouses.bookkeeping import STATE_TABLE
+
+        state = exp.table_(STATE_TABLE.name, db=STATE_TABLE.schema)
         query = (
             exp.select("name", "value", "load_id", "run_id", "updated_at")
             .from_(state)

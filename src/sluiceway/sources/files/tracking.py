@@ -50,7 +50,6 @@ class FileTracker:
     skipped: int = 0
     new: int = 0
     reloaded: list[str] = field(default_factory=list)
-    touched: int = 0
 
     @classmethod
     def from_state(cls, stored: str | None, changed: ChangedPolicy) -> FileTracker:
@@ -73,7 +72,7 @@ class FileTracker:
             if before is None:
                 self.new += 1
             elif before.get("sha256") == facts["sha256"]:
-                self.touched += 1  # same bytes, new mtime: remember the new facts only
+                # Same bytes, new mtime (a touch): not read, its new facts remembered.
                 self.read[key] = facts
                 self.skipped += 1
                 continue
