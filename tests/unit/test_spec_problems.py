@@ -117,7 +117,7 @@ def test_unknown_key_without_a_close_match_has_no_suggestion(
     issue = single(registry, path)
 
     assert issue.message.startswith(
-        "unknown key 'owner'; allowed keys: batch_size, checks, clean, columns,"
+        "unknown key 'owner'; allowed keys: batch_size, cdc, checks, clean, columns,"
     )
     assert "did you mean" not in issue.message
 
@@ -139,8 +139,11 @@ def test_unknown_key_lists_the_keys_of_the_chosen_source_kind(
     issue = single(registry, path)
 
     assert places([issue]) == [(6, 5, "sources.events.delimiter")]
-    assert issue.message == "unknown key 'delimiter'; allowed keys: " + ", ".join(
-        sorted(keys(JsonSpec))
+    # `delete` is close enough to `delimiter` to be offered.
+    assert (
+        issue.message
+        == "unknown key 'delimiter' (did you mean 'delete'?); allowed keys: "
+        + ", ".join(sorted(keys(JsonSpec)))
     )
 
 
@@ -468,7 +471,7 @@ class BadValue(NamedTuple):
             "write: upsert",
             12,
             "write",
-            "Input should be 'append', 'replace' or 'merge', got 'upsert'",
+            "Input should be 'append', 'replace', 'merge', 'scd2' or 'insert_overwrite', got 'upsert'",
         ),
         BadValue(
             "on_bad_rows: skip", 18, "on_bad_rows", "Input should be 'fail' or 'dlq', got 'skip'"

@@ -59,7 +59,10 @@ def test_a_literal_bad_value_is_echoed(registry: Registry, write_pipeline: Write
 
     (issue,) = failure(registry, path, {}).issues
 
-    assert issue.message == "Input should be 'append', 'replace' or 'merge', got 'upsert'"
+    assert (
+        issue.message
+        == "Input should be 'append', 'replace', 'merge', 'scd2' or 'insert_overwrite', got 'upsert'"
+    )
 
 
 def test_a_bad_value_from_the_environment_is_not_echoed(
@@ -71,7 +74,10 @@ def test_a_bad_value_from_the_environment_is_not_echoed(
 
     (issue,) = error.issues
     assert (issue.line, issue.column, issue.path) == (6, 12, "sources.orders.write")
-    assert issue.message == "Input should be 'append', 'replace' or 'merge'"
+    assert (
+        issue.message
+        == "Input should be 'append', 'replace', 'merge', 'scd2' or 'insert_overwrite'"
+    )
     assert SECRET not in str(error)
 
 

@@ -25,3 +25,11 @@ class TableRef:
 # Lineage columns Sluiceway adds to loaded rows (``lineage: true``).
 LOAD_ID_COLUMN = "_sluiceway_load_id"
 SOURCE_COLUMN = "_sluiceway_source"
+# Columns named ``_sluiceway_*`` are bookkeeping (lineage, a change's position): never part of
+# what makes two versions of a row different.
+RESERVED_PREFIX = "_sluiceway_"
+# A change-data row's columns the source log did not carry (PostgreSQL's unchanged TOAST
+# values): a merge keeps the table's value for them instead of writing the NULL.
+UNCHANGED_COLUMN = "_sluiceway_unchanged"
+# When a change-data row's source transaction committed: scd2 orders versions by it.
+COMMIT_TS_COLUMN = "_sluiceway_commit_ts"

@@ -119,6 +119,7 @@ class LoadChecks:
                 rejected=result.rows_rejected,
                 merged=result.rows_merged,
                 unchanged=result.rows_unchanged,
+                deletions=result.delete_marks,
             )
         with self._explained("on the loaded table"):
             evaluation = evaluate(

@@ -26,7 +26,7 @@ from sluiceway.core.errors import (
 )
 from sluiceway.core.events import Event, EventBus, EventKind
 from sluiceway.core.ids import new_id
-from sluiceway.core.names import LOAD_ID_COLUMN
+from sluiceway.core.names import COMMIT_TS_COLUMN, LOAD_ID_COLUMN
 from sluiceway.core.rejects import Reject
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.checks import LoadChecks
@@ -41,10 +41,11 @@ from sluiceway.schema.diff import diff
 from sluiceway.schema.model import TableSchema
 from sluiceway.schema.registry import InMemorySchemaRegistry, SchemaRegistry, registered
 from sluiceway.schema.transform import BatchTransform
-from sluiceway.sources.base import CancelToken, ReadContext
-from sluiceway.sources.files.tracking import FILES_STATE, FileTracker, NothingNew
+from sluiceway.sources.base import CancelToken, NothingNew, ReadContext
+from sluiceway.sources.files.tracking import FILES_STATE, FileTracker
 from sluiceway.spec.loader import LoadedPipeline
 from sluiceway.spec.models import SourceSettings
+from sluiceway.spec.write import DeleteSpec, Scd2Spec
 from sluiceway.warehouses.base import LoadRequest, LoadResult, Warehouse, WarehouseContext
 
 
@@ -60,6 +61,7 @@ class StepResult:
     rows_updated: int = 0
     rows_rejected: int = 0
     rows_unchanged: int = 0  # merged rows equal to the table's: not rewritten
+    rows_deleted: int = 0  # table rows deleted or closed by deletions, or in overwritten partitions
     bytes_in: int = 0
     duration_s: float = 0.0
     load_id: str | None = None
@@ -75,8 +77,19 @@ class StepResult:
 
     def committed(self, loaded: LoadResult, *, notes: tuple[str, ...] = ()) -> None:
         """The step's load committed: take its counts."""
-        self.notes = notes
+        done = []
+        if loaded.versions_closed:
+            done.append(f"{loaded.versions_closed:,} earlier version(s) closed")
+        if loaded.partitions:
+            done.append(
+                f"{loaded.partitions:,} partition(s) overwritten ({loaded.rows_deleted:,} "
+                "row(s) replaced)"
+            )
+        elif loaded.rows_deleted:
+            done.append(f"{loaded.rows_deleted:,} row(s) deleted")
+        self.notes = (*notes, *done)
         self.status = StepStatus.SUCCEEDED
+        self.rows_deleted = loaded.rows_deleted
         self.load_id = loaded.load_id
         self.rows_inserted = loaded.rows_inserted
         self.rows_updated = loaded.rows_updated
@@ -102,6 +115,7 @@ class StepResult:
             "rows_updated": self.rows_updated,
             "rows_rejected": self.rows_rejected,
             "rows_unchanged": self.rows_unchanged,
+            "rows_deleted": self.rows_deleted,
             "bytes_in": self.bytes_in,
             "duration_s": round(self.duration_s, 3),
             "rows_per_s": round(self.rows_per_s, 1),
@@ -318,6 +332,7 @@ class PipelineRunner:
                 schema_changes=plan.changes,
                 separate_staging=checks is not None,
                 replays=self.replay[name].refs if self.replay else (),
+                **self._write_options(settings),
             )
             contract_rejects: list[Reject] = []
 
@@ -343,7 +358,7 @@ class PipelineRunner:
             )
             step.schema_version = self._register(warehouse, plan, loaded.load_id, name)
             step.schema_notes = plan.notes
-            step.committed(loaded, notes=tracking.notes() if tracking is not None else ())
+            step.committed(loaded, notes=(*(tracking.notes() if tracking else ()), *ctx.notes))
         except NothingNew as nothing:
             step.finished_early(f"nothing to load: {nothing}")
         except (SluicewayError, KeyboardInterrupt) as exc:
@@ -434,6 +449,9 @@ class PipelineRunner:
             table = warehouse.table_schema(settings.table)
             return replay_reader(self.replay[name], settings, table, ctx.reject), None
         source = self.registry.sources.create(self.pipeline.spec.sources[name])
+        if source.capabilities.keeps_state:
+            stored = warehouse.read_state(self.pipeline.name, settings.name)
+            ctx.state = {key: value.value for key, value in stored.items()}
         if settings.incremental is None:
             return source.read(ctx), None
         tracking = self._tracking(warehouse, settings, ctx)
@@ -441,6 +459,66 @@ class PipelineRunner:
         if tracking.cursor is not None:
             reader = tracking.cursor.filter(reader)
         return reader, tracking
+
+    def _write_options(self, settings: SourceSettings) -> dict[str, Any]:
+        """How a keyed or partitioned write treats the rows (LoadRequest's last fields).
+
+        A change-data source's rows say what they are in its op column: unless the source
+        sets its own ``delete``, a merge or scd2 deletes on its ``delete`` rows and empties
+        the table on a ``truncate``; scd2 orders versions by the change's commit time.
+        """
+        options: dict[str, Any] = {
+            "delete": settings.delete,
+            "snapshot": settings.snapshot,
+            "scd2": settings.scd2,
+            "partition": settings.partition,
+        }
+        if settings.write == "scd2" and settings.scd2 is None:
+            options["scd2"] = Scd2Spec()
+        op = self.registry.sources.capabilities(self.pipeline.spec.sources[settings.name])
+        if op.change_op_column is not None and settings.keyed and not self.replay:
+            delete = settings.delete or DeleteSpec()
+            if delete.column is None:
+                delete = delete.model_copy(
+                    update={"column": op.change_op_column, "values": ["delete"]}
+                )
+                options["truncate"] = "truncate"
+            options["delete"] = delete
+            if settings.write == "scd2" and (settings.scd2 is None or not settings.scd2.changed_at):
+                base = settings.scd2 or Scd2Spec()
+                options["scd2"] = base.model_copy(update={"changed_at": COMMIT_TS_COLUMN})
+        if self.replay and settings.write == "insert_overwrite":
+            options["partition"] = None
+        delete = options["delete"]
+        if (
+            settings.keyed
+            and delete is not None
+            and delete.column is None
+            and not settings.snapshot
+        ):
+            raise ConfigError(
+                f"source {settings.name!r}: `delete` needs a `column` that marks deleted rows "
+                "(this source's rows do not say which are deletions)",
+                hint="Set `delete.column`, or `cdc: snapshot` to delete keys missing from a "
+                "full read.",
+            )
+        if settings.write == "scd2" and delete is not None and delete.mode == "soft":
+            raise ConfigError(
+                f"source {settings.name!r}: `write: scd2` keeps history, so a deletion closes "
+                "the key's current version; `delete.mode: soft` is for `write: merge`",
+                hint="Drop `mode: soft` (the closed version is the soft record).",
+            )
+        return options
+
+    @staticmethod
+    def _managed(settings: SourceSettings) -> tuple[str, ...]:
+        """Table columns the load writes itself: scd2's history columns, a soft delete's time."""
+        managed: tuple[str, ...] = ()
+        if settings.write == "scd2":
+            managed += (settings.scd2 or Scd2Spec()).columns()
+        if settings.delete is not None and settings.delete.mode == "soft":
+            managed += (settings.delete.deleted_at,)
+        return managed
 
     def _contract(
         self, warehouse: Warehouse[Any], settings: SourceSettings, incoming: pa.Schema
@@ -477,6 +555,7 @@ class PipelineRunner:
             settings.contract,
             ref=settings.table,
             primary_key=settings.primary_key,
+            managed=self._managed(settings),
         )
 
     def _register(
@@ -537,7 +616,10 @@ class PipelineRunner:
                 self.cancel.check()
             if tracking is not None:
                 tracking.remember(load)
+            for key, value in ctx.remembered.items():
+                load.remember(key, value)
             result = load.commit(ctx.rejects, checks.verify if checks is not None else None)
+        self._after_commit(ctx, request.source)
         self._publish(
             EventKind.LOAD_COMMITTED,
             request.source,
@@ -556,6 +638,16 @@ class PipelineRunner:
                 load_id=result.load_id,
             )
         return result
+
+    @staticmethod
+    def _after_commit(ctx: ReadContext, step: str) -> None:
+        """What the source does once its rows are in (confirm a slot). The rows and the
+        state committed; a failure here only delays the source's own bookkeeping."""
+        for callback in ctx.on_commit:
+            try:
+                callback()
+            except SluicewayError as exc:
+                ctx.notes.append(f"after the commit, {step}: {exc.message}")
 
     def _checks(
         self, warehouse: Warehouse[Any], settings: SourceSettings, load_id: str
@@ -666,8 +758,9 @@ def load_order(spec: Any) -> list[str]:
 
 
 def _replay_write(write: str) -> Any:
-    """Replayed rows join the table: a `replace` source appends them instead."""
-    return "append" if write == "replace" else write
+    """Replayed rows join the table: a `replace` or `insert_overwrite` source appends them
+    instead (they would swap the table, or their partitions, for themselves alone)."""
+    return "append" if write in ("replace", "insert_overwrite") else write
 
 
 def _check_dedupe(settings: SourceSettings, schema: TableSchema) -> None:

@@ -52,6 +52,7 @@ class LoadCounts:
     rejected: int  # rows in the dead-letter queue for this load
     merged: int  # rows folded into another row of the same key (dedupe, merge)
     unchanged: int = 0  # merged rows equal to the target's row of their key (not rewritten)
+    deletions: int = 0  # rows that were deletions (applied to the target, not loaded)
 
 
 @dataclass
@@ -355,16 +356,23 @@ def _row_count(spec: RowCountRule, rows: int, context: CheckContext) -> R.Verdic
             f"between {spec.min or 0} and {spec.max if spec.max is not None else '∞'}"
         )
     if spec.reconcile:
-        thresholds.append("source = loaded + rejected + merged + unchanged")
+        thresholds.append("source = loaded + rejected + merged + unchanged + deletions")
         counts = context.counts
         if counts is None:
             texts.append("no load to reconcile")
         else:
-            accounted = counts.loaded + counts.rejected + counts.merged + counts.unchanged
+            accounted = (
+                counts.loaded
+                + counts.rejected
+                + counts.merged
+                + counts.unchanged
+                + counts.deletions
+            )
             unchanged = f" + unchanged {counts.unchanged}" if counts.unchanged else ""
+            deletions = f" + deletions {counts.deletions}" if counts.deletions else ""
             texts.append(
                 f"source {counts.source_rows} vs loaded {counts.loaded} + rejected "
-                f"{counts.rejected} + merged {counts.merged}{unchanged} = {accounted}"
+                f"{counts.rejected} + merged {counts.merged}{unchanged}{deletions} = {accounted}"
             )
             if accounted != counts.source_rows:
                 problems.append(

@@ -188,8 +188,11 @@ class _Planner:
         contract: SchemaContract,
         ref: TableRef,
         primary_key: Sequence[str],
+        managed: Sequence[str] = (),
     ) -> None:
         self.incoming = incoming
+        # Columns the load writes itself (scd2 history, soft-delete time): never in the data.
+        self.managed = frozenset(m.lower() for m in managed)
         self.table = None if table is None else resolve_placeholders(table, registered.latest)
         self.registered = registered
         self.contract = contract
@@ -399,7 +402,7 @@ class _Planner:
         variants = {v.lower() for v in self.routes.values()}
         for column in table:
             key = column.name.lower()
-            if key in arrived or key in SYSTEM_COLUMNS or key in variants:
+            if key in arrived or key in SYSTEM_COLUMNS or key in variants or key in self.managed:
                 continue
             if self.policy(column.name) == "freeze":
                 self.problems.append(f"column missing from the data: {column.describe()}")
@@ -511,8 +514,13 @@ def plan_contract(
     *,
     ref: TableRef,
     primary_key: Sequence[str] = (),
+    managed: Sequence[str] = (),
 ) -> ContractPlan:
-    """Decide how ``incoming`` meets ``table``; raise :class:`SchemaError` if it cannot."""
+    """Decide how ``incoming`` meets ``table``; raise :class:`SchemaError` if it cannot.
+
+    ``managed`` names table columns the load writes itself (scd2 history columns, a soft
+    delete's time): they are never expected in the data.
+    """
     return _Planner(
         incoming=incoming,
         table=table,
@@ -520,4 +528,5 @@ def plan_contract(
         contract=contract,
         ref=ref,
         primary_key=primary_key,
+        managed=managed,
     ).plan()

@@ -34,6 +34,12 @@ class SourceCapabilities:
     primary_key: bool = False  # knows its key (a database table) without configuration
     schema_hint: bool = False  # knows its schema before reading any row
     streaming: bool = False  # unbounded: reads until stopped
+    # Keeps its own position between runs (a replication slot's LSN): reads ``ReadContext.state``
+    # and hands the new position to ``ReadContext.remember``, committed with the rows.
+    keeps_state: bool = False
+    # Its rows are changes: this column says ``insert``, ``update`` or ``delete`` (CDC), and a
+    # merge or scd2 applies deletes from it unless the source's ``delete`` says otherwise.
+    change_op_column: str | None = None
 
 
 class ProgressSink:
@@ -47,6 +53,11 @@ class ProgressSink:
 
     def file(self, name: str) -> None:
         """The source moved on to ``name``."""
+
+
+class NothingNew(Exception):
+    """The source has nothing new to read (no new files, no new changes): the step succeeds
+    without a load. The message says why, for the run report."""
 
 
 class CancelToken:
@@ -83,6 +94,15 @@ class ReadContext:
     cancel: CancelToken = field(default_factory=CancelToken)
     rejects: list[Reject] = field(default_factory=list)
     tracker: Any = None  # a FileTracker when the source reads only new files
+    # A stateful source's committed state by name (JSON text), as its last load left it.
+    state: dict[str, str | None] = field(default_factory=dict)
+    # What the source wants remembered: written to ``_sluiceway.state`` with the rows.
+    remembered: dict[str, str | None] = field(default_factory=dict)
+    # Called once the load has committed (e.g. to confirm a replication slot's position).
+    # A failure there is reported, not fatal: the committed state makes the next run skip
+    # what this one loaded.
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the run report (where a cursor stands)
 
     def files(self, patterns: str | Sequence[str]) -> list[Path]:
         """The files a file source reads: every match, or those no load read yet."""
@@ -101,6 +121,10 @@ class ReadContext:
 
     def reject(self, reject: Reject) -> None:
         self.rejects.append(reject)
+
+    def remember(self, name: str, value: str | None) -> None:
+        """Keep ``value`` (JSON text) as state ``name``, committed with this load's rows."""
+        self.remembered[name] = value
 
 
 C = TypeVar("C", bound=SourceSpec)

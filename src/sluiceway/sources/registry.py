@@ -8,7 +8,7 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from sluiceway.core.errors import ConfigError
-from sluiceway.sources.base import Source
+from sluiceway.sources.base import Source, SourceCapabilities
 from sluiceway.spec.models import SourceSpec, type_names
 
 
@@ -37,6 +37,11 @@ class SourceRegistry:
                 f"unknown source type {config.type!r}; known: {', '.join(self.types)}"
             )
         return kind(config)
+
+    def capabilities(self, config: SourceSpec) -> SourceCapabilities:
+        """What the kind reading ``config`` can do (without building it)."""
+        kind = self._by_type.get(config.type)
+        return kind.capabilities if kind is not None else SourceCapabilities()
 
     def config_union(self) -> Any:
         """The discriminated union of every registered config model, for validation."""

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sluiceway.core.errors import ConfigError, ConfigIssue
 from sluiceway.spec.diagnostics import issues_from_errors, render_path
 from sluiceway.spec.interpolate import interpolate
-from sluiceway.spec.models import PipelineSpec
+from sluiceway.spec.models import PipelineSpec, SourceSettings
 from sluiceway.spec.project import project_root
 from sluiceway.spec.yaml_positions import Path as YamlPath
 from sluiceway.spec.yaml_positions import PositionedDocument, YamlSyntaxError, load_positioned
@@ -172,6 +172,36 @@ def _parse(text: str, shown: str) -> PositionedDocument:
         ) from None
 
 
+def write_problems(settings: SourceSettings) -> list[tuple[tuple[str, ...], str]]:
+    """What is wrong with a source's write options (each needs its write disposition)."""
+    write = settings.write
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if settings.keyed and not settings.primary_key:
+        problems.append(((), f"`write: {write}` needs a `primary_key` (a column or a list)"))
+    if write == "insert_overwrite" and settings.partition is None:
+        problems.append(((), "`write: insert_overwrite` needs a `partition: {column: ...}`"))
+    for option, wanted in (
+        ("delete", settings.delete is not None and not settings.keyed),
+        ("cdc", settings.snapshot and not settings.keyed),
+        ("scd2", settings.scd2 is not None and write != "scd2"),
+        ("partition", settings.partition is not None and write != "insert_overwrite"),
+    ):
+        if wanted:
+            needs = {
+                "scd2": "`write: scd2`",
+                "partition": "`write: insert_overwrite`",
+            }.get(option, "`write: merge` or `write: scd2`")
+            problems.append(
+                ((option,), f"`{option}` needs {needs}, and this source writes with `{write}`")
+            )
+    delete = settings.delete
+    if delete is not None and delete.values is not None and delete.column is None:
+        problems.append((("delete",), "`delete.values` needs the `delete.column` they are in"))
+    if delete is not None and delete.at is not None and delete.mode != "soft":
+        problems.append((("delete", "at"), "`delete.at` is for `mode: soft`"))
+    return problems
+
+
 def _cross_checks(
     spec: PipelineSpec[Any, Any], doc: PositionedDocument, shown: str, from_env: set[YamlPath]
 ) -> list[ConfigIssue]:
@@ -193,8 +223,8 @@ def _cross_checks(
     tables: dict[str, str] = {}
     for name in spec.sources:
         settings = spec.settings(name)
-        if settings.write == "merge" and not settings.primary_key:
-            issue(("sources", name), "`write: merge` needs a `primary_key` (a column or a list)")
+        for path, message in write_problems(settings):
+            issue(("sources", name, *path), message)
         table = str(settings.table).lower()
         if table in tables:
             other = tables[table]

@@ -33,12 +33,13 @@ from sluiceway.spec.contract import SchemaContract, merge_contracts
 from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.spec.models_base import StrictModel
 from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
+from sluiceway.spec.write import DeleteSpec, PartitionSpec, Scd2Spec
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
-WriteDisposition = Literal["append", "replace", "merge"]
+WriteDisposition = Literal["append", "replace", "merge", "scd2", "insert_overwrite"]
 BadRowPolicy = Literal["fail", "dlq"]
 
 
@@ -79,7 +80,9 @@ class SourceDefaults(StrictModel):
     write: WriteDisposition = Field(
         "append",
         description="How rows reach the table: `append` adds them; `replace` swaps the whole "
-        "table in one transaction; `merge` upserts on `primary_key` (the last row wins).",
+        "table in one transaction; `merge` upserts on `primary_key` (the last row wins); "
+        "`scd2` keeps every version of each key (see `scd2`); `insert_overwrite` replaces the "
+        "partitions the rows fall in (see `partition`).",
     )
     batch_size: int = Field(
         65_536,
@@ -117,7 +120,7 @@ class SourceSpec(StrictModel):
     write: WriteDisposition | None = Field(None, description="Overrides `defaults.write`.")
     primary_key: list[str] = Field(
         default_factory=list,
-        description="Key columns; required by `write: merge`.",
+        description="Key columns; required by `write: merge` and `write: scd2`.",
     )
     columns: dict[str, SqlTypeText] = Field(
         default_factory=dict,
@@ -153,6 +156,23 @@ class SourceSpec(StrictModel):
         None,
         description="Keep one row per key in each load: the latest (or earliest) by `order_by`, "
         "else by arrival. The rows dropped are counted in the run report.",
+    )
+    delete: DeleteSpec | None = Field(
+        None,
+        description="`merge`/`scd2`: rows that are deletions (a flag column, a CDC `delete`, "
+        "or keys missing from a `cdc: snapshot`), removed (`hard`) or marked (`soft`).",
+    )
+    scd2: Scd2Spec | None = Field(
+        None, description="`write: scd2`: the change-time column and the history columns."
+    )
+    partition: PartitionSpec | None = Field(
+        None, description="`write: insert_overwrite`: the column whose partitions are replaced."
+    )
+    cdc: Literal["snapshot"] | None = Field(
+        None,
+        description="`snapshot`: every read is the whole source table; compared with the "
+        "table, it gives inserts, updates and deletes (keys gone from the snapshot). Needs "
+        "`merge` or `scd2` and a `primary_key`.",
     )
 
     @field_validator("checks")
@@ -233,6 +253,10 @@ class PipelineSpec(StrictModel, Generic[S, W]):
             clean=source.clean,
             dedupe=source.dedupe,
             incremental=source.incremental,
+            delete=source.delete,
+            scd2=source.scd2,
+            partition=source.partition,
+            snapshot=source.cdc == "snapshot",
         )
 
 
@@ -252,6 +276,15 @@ class SourceSettings:
     clean: CleaningSpec | None = None
     dedupe: DedupeSpec | None = None
     incremental: IncrementalSpec | None = None
+    delete: DeleteSpec | None = None
+    scd2: Scd2Spec | None = None
+    partition: PartitionSpec | None = None
+    snapshot: bool = False  # cdc: snapshot
+
+    @property
+    def keyed(self) -> bool:
+        """The write folds rows into others by key (merge, scd2)."""
+        return self.write in ("merge", "scd2")
 
 
 def type_names(spec: type[StrictModel]) -> tuple[str, ...]:

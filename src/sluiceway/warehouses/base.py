@@ -32,8 +32,9 @@ from sluiceway.core.rejects import Reject, RowRejection
 from sluiceway.quality.sql import SqlRunner
 from sluiceway.schema.contract import SchemaChange
 from sluiceway.spec.models import WarehouseSpec
+from sluiceway.spec.write import DeleteSpec, PartitionSpec, Scd2Spec
 
-WriteDisposition = Literal["append", "replace", "merge"]
+WriteDisposition = Literal["append", "replace", "merge", "scd2", "insert_overwrite"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,14 @@ class LoadRequest:
     schema_changes: tuple[SchemaChange, ...] = ()
     # Dead-letter rows (load_id, seq) this load replays: marked `replayed` when it commits.
     replays: tuple[tuple[str, int], ...] = ()
+    # merge / scd2: which staged rows are deletions and what they do (``column`` None: only
+    # ``snapshot`` deletes). ``truncate``: the value of ``delete.column`` that empties the table
+    # (a CDC source's ``truncate``).
+    delete: DeleteSpec | None = None
+    snapshot: bool = False  # the staged rows are the whole source: missing keys are deleted
+    truncate: str | None = None
+    scd2: Scd2Spec | None = None  # write scd2: the history columns and change time
+    partition: PartitionSpec | None = None  # write insert_overwrite: the partitions swapped
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,11 @@ class LoadResult:
     finished_at: datetime
     rows_merged: int = 0  # staged rows folded into another row of their key (dedupe, merge)
     rows_unchanged: int = 0  # merged rows equal to the target's row of their key: not rewritten
+    rows_deleted: int = 0  # table rows deleted, soft-deleted or (scd2) closed by a deletion;
+    #                        for insert_overwrite, the rows of the partitions replaced
+    delete_marks: int = 0  # staged rows that were deletions (consumed, not loaded)
+    versions_closed: int = 0  # scd2: earlier versions given a valid_to by a newer one
+    partitions: int = 0  # insert_overwrite: partitions replaced
 
     @property
     def rows_loaded(self) -> int:

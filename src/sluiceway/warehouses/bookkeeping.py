@@ -104,6 +104,13 @@ MIGRATIONS += (
         ),
     ),
 )
+MIGRATIONS += (
+    Migration(
+        5,
+        "loads: rows deleted (merge and scd2 deletions, partitions overwritten)",
+        (f"ALTER TABLE {SCHEMA}.loads ADD COLUMN rows_deleted BIGINT DEFAULT 0",),
+    ),
+)
 STATE_TABLE = TableRef("state", SCHEMA)
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sluiceway.core.errors import DataError
+from sluiceway.sources.base import NothingNew
 
 FILES_STATE = "files"
 ChangedPolicy = Literal["reload", "skip", "fail"]
 _CHUNK = 1 << 20
 
 
-class NothingNew(Exception):
+class NoNewFiles(NothingNew):
     """Every file the source matches was read already: the load has nothing to do."""
 
     def __init__(self, skipped: int) -> None:
@@ -57,7 +58,7 @@ class FileTracker:
         return cls(changed=changed, known=dict(known))
 
     def select(self, files: Sequence[Path]) -> list[Path]:
-        """The files this load reads; raises :class:`NothingNew` when there are none."""
+        """The files this load reads; raises :class:`NoNewFiles` when there are none."""
         chosen: list[Path] = []
         changed: list[str] = []
         for path in files:
@@ -91,7 +92,7 @@ class FileTracker:
                 "(with `write: merge` their rows replace the old ones), or `skip`.",
             )
         if not chosen:
-            raise NothingNew(self.skipped)
+            raise NoNewFiles(self.skipped)
         return chosen
 
     def state(self) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,9 @@ from sluiceway.warehouses.bookkeeping import (
     STATE_TABLE,
     dlq_rows,
 )
+from sluiceway.warehouses.duckdb.changes import Changes
 from sluiceway.warehouses.duckdb.errors import translate_load
+from sluiceway.warehouses.duckdb.scd2 import Scd2
 
 DIALECT = "duckdb"
 DEFAULT_SCHEMA = "main"
@@ -128,60 +131,93 @@ class DuckDBLoad(Load):
     def commit(self, rejects: Sequence[Reject], verify: Verify | None = None) -> LoadResult:
         if self._direct:
             return self._finish(
-                rejects, inserted=self._staged, updated=0, rejected=len(rejects), verify=verify
+                rejects, _Counts(inserted=self._staged, rejected=len(rejects)), verify=verify
             )
         request = self._request
         staging = sb.table(self._staging, DEFAULT_SCHEMA)
-        columns = [c for c in self._columns(self._staging) if c != SEQ_COLUMN]
+        types = {c: t for c, t in self._types(self._staging).items() if c != SEQ_COLUMN}
+        columns = list(types)
         exists = self._exists(request.table)
-        if request.write == "merge":
+        changes = self._changes()
+        changes.check_columns(columns)
+        if request.write in ("merge", "scd2"):
             self._reject_null_keys(first_seq=len(rejects) + self._quarantined)
-        rejected = len(rejects) + self._quarantined
-        merged = self._removed
+        counts = _Counts(rejected=len(rejects) + self._quarantined, merged=self._removed)
+        if request.write == "scd2":
+            assert request.scd2 is not None
+            history = Scd2(changes, request.scd2, table=self._aux, columns=self._aux_columns)
+            done = history.apply(staging.sql(DIALECT), types, exists=exists)
+            counts.inserted, counts.closed = done.inserted, done.closed
+            counts.deleted, counts.marks = done.deleted, done.marks
+            counts.merged += done.merged
+            self._unchanged = done.unchanged
+            self._execute(sb.drop_table(staging))
+            return self._finish(rejects, counts, verify=verify)
         if not exists:
             self._execute(
                 sb.create_table_as(self._target, sb.select_columns(staging, columns), empty=True)
             )
         elif request.write == "replace":
             self._execute(sb.delete_all(self._target))
-        updated = 0
         if request.write == "merge":
-            latest = TableRef(f"{self._staging.name}__latest", STAGING_SCHEMA)
-            latest_table = sb.table(latest, DEFAULT_SCHEMA)
-            self._execute(
-                sb.create_table_as(
-                    latest_table,
-                    sb.last_row_per_key(staging, request.primary_key, sb.column(SEQ_COLUMN)),
-                )
-            )
-            merged += self._row_count(staging) - self._row_count(latest_table)
-            self._unchanged = self._drop_unchanged(latest_table, columns) if exists else 0
-            updated = self._count_expr(
-                sb.delete_matching(self._target, latest_table, request.primary_key)
-            )
-            written = self._count_expr(sb.insert_columns(self._target, latest_table, columns))
-            self._execute(sb.drop_table(latest_table))
+            self._merge(changes, columns, counts, exists=exists)
         else:
-            written = self._count_expr(sb.insert_columns(self._target, staging, columns))
+            if request.write == "insert_overwrite":
+                counts.partitions, counts.deleted = changes.overwrite_partitions(
+                    staging.sql(DIALECT), types
+                )
+            counts.inserted = self._count_expr(sb.insert_columns(self._target, staging, columns))
         self._execute(sb.drop_table(staging))
-        return self._finish(
-            rejects,
-            inserted=written - updated,
-            updated=updated,
-            rejected=rejected,
-            merged=merged,
-            verify=verify,
+        return self._finish(rejects, counts, verify=verify)
+
+    def _merge(
+        self, changes: Changes, columns: Sequence[str], counts: _Counts, *, exists: bool
+    ) -> None:
+        """Upsert the last staged row per key; apply truncates, deletions and snapshots."""
+        request = self._request
+        staging = sb.table(self._staging, DEFAULT_SCHEMA)
+        changes.ensure_deleted_at()
+        counts.deleted = changes.truncate(staging.sql(DIALECT), exists=exists, close=None)
+        before = self._row_count(staging)
+        latest = sb.table(TableRef(f"{self._staging.name}__latest", STAGING_SCHEMA), DEFAULT_SCHEMA)
+        self._execute(
+            sb.create_table_as(
+                latest, sb.last_row_per_key(staging, request.primary_key, sb.column(SEQ_COLUMN))
+            )
+        )
+        counts.merged += before - self._row_count(latest)
+        latest_sql = latest.sql(DIALECT)
+        if exists:
+            changes.fill_unchanged(latest_sql, columns)
+        counts.deleted += changes.delete_missing(latest_sql, exists=exists)
+        counts.marks, deleted = changes.apply_deletes(latest_sql, exists=exists)
+        counts.deleted += deleted
+        self._unchanged = self._drop_unchanged(latest, columns, changes) if exists else 0
+        counts.updated = self._count_expr(
+            sb.delete_matching(self._target, latest, request.primary_key)
+        )
+        written = self._count_expr(sb.insert_columns(self._target, latest, columns))
+        counts.inserted = written - counts.updated
+        self._execute(sb.drop_table(latest))
+
+    def _changes(self) -> Changes:
+        return Changes(
+            self._count, self._request, target=self._target.sql(DIALECT), now=self._started
         )
 
+    def _aux(self, suffix: str) -> str:
+        """A helper table of this load in the staging schema, as SQL."""
+        ref = TableRef(f"{self._staging.name}__{suffix}", STAGING_SCHEMA)
+        return sb.table(ref, DEFAULT_SCHEMA).sql(DIALECT)
+
+    def _aux_columns(self, suffix: str) -> list[str]:
+        """The columns of the target (``target``) or of a helper table."""
+        if suffix == "target":
+            return self._columns(self._request.table)
+        return self._columns(TableRef(f"{self._staging.name}__{suffix}", STAGING_SCHEMA))
+
     def _finish(
-        self,
-        rejects: Sequence[Reject],
-        *,
-        inserted: int,
-        updated: int,
-        rejected: int,
-        merged: int = 0,
-        verify: Verify | None = None,
+        self, rejects: Sequence[Reject], counts: _Counts, *, verify: Verify | None = None
     ) -> LoadResult:
         """DLQ rows, checks on the result, the load record, then COMMIT: all or nothing."""
         finished = utcnow()
@@ -191,13 +227,17 @@ class DuckDBLoad(Load):
             load_id=self._request.load_id,
             table=self._request.table,
             rows_staged=self._staged,
-            rows_inserted=inserted,
-            rows_updated=updated,
-            rows_rejected=rejected,
+            rows_inserted=counts.inserted,
+            rows_updated=counts.updated,
+            rows_rejected=counts.rejected,
             started_at=self._started,
             finished_at=finished,
-            rows_merged=merged,
+            rows_merged=counts.merged,
             rows_unchanged=self._unchanged,
+            rows_deleted=counts.deleted,
+            delete_marks=counts.marks,
+            versions_closed=counts.closed,
+            partitions=counts.partitions,
         )
         if verify is not None and self._exists(self._request.table):
             verify(self._relation(self._target), result)
@@ -424,6 +464,7 @@ class DuckDBLoad(Load):
             "rows_inserted": result.rows_inserted,
             "rows_updated": result.rows_updated,
             "rows_rejected": result.rows_rejected,
+            "rows_deleted": result.rows_deleted,
             "status": "committed",
             "started_at": result.started_at,
             "finished_at": result.finished_at,
@@ -433,7 +474,7 @@ class DuckDBLoad(Load):
         target = sb.table(LOADS_TABLE, DEFAULT_SCHEMA).sql(DIALECT)
         self._count(f"INSERT INTO {target} ({columns}) VALUES ({placeholders})", values)
 
-    def _drop_unchanged(self, latest: exp.Table, columns: Sequence[str]) -> int:
+    def _drop_unchanged(self, latest: exp.Table, columns: Sequence[str], changes: Changes) -> int:
         """Take out of a merge the rows equal to the target's row of their key: they are not
         rewritten. Every data column compares NULL-safely; the lineage columns (which differ per
         load) do not count. Returns how many rows were unchanged."""
@@ -447,7 +488,7 @@ class DuckDBLoad(Load):
         match = exp.Exists(
             this=exp.select(exp.Literal.number(1))
             .from_(target)
-            .where(exp.and_(sb.key_match(keys, "s", "t"), *same))
+            .where(exp.and_(sb.key_match(keys, "s", "t"), *same, exp.condition(changes.live("t"))))
         )
         aliased = latest.copy()
         aliased.set("alias", exp.TableAlias(this=exp.to_identifier("s")))
@@ -537,6 +578,14 @@ class DuckDBLoad(Load):
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    def _types(self, ref: TableRef) -> dict[str, str]:
+        rows = self._con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = $schema AND table_name = $name ORDER BY ordinal_position",
+            {"schema": ref.schema or DEFAULT_SCHEMA, "name": ref.name},
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def _exists(self, ref: TableRef) -> bool:
         rows = self._con.execute(
             "SELECT count(*) FROM information_schema.tables "
@@ -574,6 +623,20 @@ class DuckDBLoad(Load):
         if isinstance(exc, duckdb.InterruptException):
             return WarehouseError(f"loading {self._request.table} was interrupted")
         return translate_load(exc, str(self._request.table))
+
+
+@dataclass
+class _Counts:
+    """What a commit did to the table, gathered as it goes."""
+
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0
+    merged: int = 0
+    deleted: int = 0
+    marks: int = 0
+    closed: int = 0
+    partitions: int = 0
 
 
 def _ddl(target: exp.Table, change: SchemaChange) -> exp.Expr:
