@@ -471,7 +471,8 @@ class BadValue(NamedTuple):
             "write: upsert",
             12,
             "write",
-            "Input should be 'append', 'replace', 'merge', 'scd2' or 'insert_overwrite', got 'upsert'",
+            "Input should be 'append', 'replace', 'merge', 'scd2' or 'insert_overwrite', "
+            "got 'upsert'",
         ),
         BadValue(
             "on_bad_rows: skip", 18, "on_bad_rows", "Input should be 'fail' or 'dlq', got 'skip'"

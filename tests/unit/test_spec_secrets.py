@@ -61,7 +61,8 @@ def test_a_literal_bad_value_is_echoed(registry: Registry, write_pipeline: Write
 
     assert (
         issue.message
-        == "Input should be 'append', 'replace', 'merge', 'scd2' or 'insert_overwrite', got 'upsert'"
+        == "Input should be 'append', 'replace', 'merge', 'scd2' or 'insert_overwrite', "
+        "got 'upsert'"
     )
 
 
