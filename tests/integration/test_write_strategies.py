@@ -166,9 +166,10 @@ def test_snapshot_with_soft_deletes_marks_missing_keys(
     run(registry, path)
     csv.write_text("id,name\n1,ann\n")
     run(registry, path)
-    assert rows(
-        project, "SELECT id, _sluiceway_deleted_at IS NULL FROM customers ORDER BY id"
-    ) == [(1, True), (2, False)]
+    assert rows(project, "SELECT id, _sluiceway_deleted_at IS NULL FROM customers ORDER BY id") == [
+        (1, True),
+        (2, False),
+    ]
 
 
 # -- SCD type 2 -------------------------------------------------------------------------------
