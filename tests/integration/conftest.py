@@ -1,4 +1,5 @@
-"""Fixtures for tests against the real services: a throwaway PostgreSQL database per test."""
+"""Fixtures for tests against the real services: a throwaway PostgreSQL database per test, and a
+private ``wal_level = logical`` cluster for change data capture."""
 
 from __future__ import annotations
 
@@ -7,14 +8,24 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
+import psycopg
 import pyarrow as pa
 import pytest
+from psycopg import sql
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlglot import exp
 
 from tests.conftest import service_unavailable
+from tests.integration.pg_logical import (
+    ClusterUnavailable,
+    PrivateCluster,
+    find_bindir,
+    plugin_installed,
+    server_major,
+    start_cluster,
+)
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
@@ -92,3 +103,57 @@ def pg_runner(pg_url: str) -> Iterator[PsycopgRunner]:
     dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as connection:
         yield PsycopgRunner(connection)
+
+
+# --- a private PostgreSQL cluster with wal_level = logical (change data capture) ---------
+
+
+def _cluster(wal_level: str) -> PrivateCluster:
+    try:
+        bindir = find_bindir()
+        if not plugin_installed(bindir, "wal2json"):
+            major = server_major(bindir)
+            service_unavailable(
+                f"the wal2json output plugin is not installed for PostgreSQL {major} "
+                f"(apt-get install postgresql-{major}-wal2json)"
+            )
+        return start_cluster(wal_level=wal_level)
+    except ClusterUnavailable as exc:
+        service_unavailable(f"cannot start a private PostgreSQL cluster: {exc}")
+
+
+@pytest.fixture(scope="session")
+def logical_cluster() -> Iterator[PrivateCluster]:
+    cluster = _cluster("logical")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def replica_cluster() -> Iterator[PrivateCluster]:
+    """A cluster like the shared server: ``wal_level = replica``."""
+    cluster = _cluster("replica")
+    yield cluster
+    cluster.stop()
+
+
+def _own_database(cluster: PrivateCluster) -> Iterator[str]:
+    name = f"cdc_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield cluster.dsn(name)
+    finally:
+        with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                "WHERE database = %s",
+                (name,),
+            )
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def logical_database(logical_cluster: PrivateCluster) -> Iterator[str]:
+    """This test's own database on the logical cluster (its slots dropped with it)."""
+    yield from _own_database(logical_cluster)

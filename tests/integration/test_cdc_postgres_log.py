@@ -3,7 +3,8 @@
 The tests run against a private cluster started with ``wal_level = logical`` (see
 ``pg_logical.py``): the shared server on 127.0.0.1:5432 is only ever read from here. Each test
 gets a database of its own on the private cluster; its slots and the database are dropped after.
-All tests of this file go to one xdist worker, which starts the cluster once.
+All tests of this file go to one xdist worker, which starts the cluster once (the cluster
+fixtures are in ``conftest.py``, shared with the pipeline tests in ``test_cdc_pipeline.py``).
 """
 
 from __future__ import annotations
@@ -40,14 +41,7 @@ from sluiceway.cdc import (
 from sluiceway.cdc.wal2json import parse_transactions
 from sluiceway.core.errors import ConfigError, ErrorClass, SourceError, SourceUnavailableError
 from tests.conftest import service_unavailable
-from tests.integration.pg_logical import (
-    ClusterUnavailable,
-    PrivateCluster,
-    find_bindir,
-    plugin_installed,
-    server_major,
-    start_cluster,
-)
+from tests.integration.pg_logical import PrivateCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("pg_logical")]
 
@@ -57,68 +51,17 @@ SHARED_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 Conn = psycopg.Connection[Any]
 
 
-def _cluster(wal_level: str) -> PrivateCluster:
-    try:
-        bindir = find_bindir()
-        if not plugin_installed(bindir, "wal2json"):
-            major = server_major(bindir)
-            service_unavailable(
-                f"the wal2json output plugin is not installed for PostgreSQL {major} "
-                f"(apt-get install postgresql-{major}-wal2json)"
-            )
-        return start_cluster(wal_level=wal_level)
-    except ClusterUnavailable as exc:
-        service_unavailable(f"cannot start a private PostgreSQL cluster: {exc}")
-
-
-@pytest.fixture(scope="session")
-def logical_cluster() -> Iterator[PrivateCluster]:
-    cluster = _cluster("logical")
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def replica_cluster() -> Iterator[PrivateCluster]:
-    """A cluster like the shared server: ``wal_level = replica``."""
-    cluster = _cluster("replica")
-    yield cluster
-    cluster.stop()
-
-
-def _own_database(cluster: PrivateCluster) -> Iterator[str]:
-    name = f"cdc_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield cluster.dsn(name)
-    finally:
-        with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                "WHERE database = %s",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 @pytest.fixture
-def database(logical_cluster: PrivateCluster) -> Iterator[str]:
-    """This test's own database on the logical cluster (its slots dropped with it)."""
-    yield from _own_database(logical_cluster)
-
-
-@pytest.fixture
-def conn(database: str) -> Iterator[Conn]:
+def conn(logical_database: str) -> Iterator[Conn]:
     """The change reader's connection."""
-    with connect(database) as reader:
+    with connect(logical_database) as reader:
         yield reader
 
 
 @pytest.fixture
-def source(database: str) -> Iterator[Conn]:
+def source(logical_database: str) -> Iterator[Conn]:
     """The application writing to the source tables, in a time zone away from UTC."""
-    with psycopg.connect(database, autocommit=True) as writer:
+    with psycopg.connect(logical_database, autocommit=True) as writer:
         writer.execute("SET TimeZone = 'America/New_York'")
         yield writer
 
@@ -175,11 +118,11 @@ def test_changes_come_in_commit_order_with_exact_values(conn: Conn, source: Conn
 
 
 def test_transactions_are_ordered_by_commit_not_by_start(
-    conn: Conn, source: Conn, database: str
+    conn: Conn, source: Conn, logical_database: str
 ) -> None:
     _items(source)
     ensure_slot(conn, SLOT)
-    with psycopg.connect(database) as early:  # not autocommit: its transaction stays open
+    with psycopg.connect(logical_database) as early:  # not autocommit: its transaction stays open
         early.execute("INSERT INTO items VALUES (1, 'first written', 1)")
         source.execute("INSERT INTO items VALUES (2, 'first committed', 2)")
         early.commit()

@@ -18,7 +18,7 @@ from tests.spec_helpers import csv_source, places, problems, single
 
 pytestmark = pytest.mark.unit
 
-BUILTIN_TYPES = "csv, excel, json, ndjson, parquet, xlsx"
+BUILTIN_TYPES = "csv, excel, json, ndjson, parquet, postgres_cdc, xlsx"
 
 
 # --- every problem at once ---------------------------------------------------------------------
@@ -261,7 +261,8 @@ def test_allowed_types_come_from_the_registry(
     issue = single(registry, path)
 
     assert issue.message == (
-        "unknown type 'mongo'; allowed types: csv, excel, fake, json, ndjson, parquet, xlsx"
+        "unknown type 'mongo'; allowed types: csv, excel, fake, json, ndjson, parquet, "
+        "postgres_cdc, xlsx"
     )
 
 

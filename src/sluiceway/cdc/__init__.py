@@ -19,10 +19,12 @@ from sluiceway.cdc.pg_log import (
     connect,
     drop_slot,
     ensure_slot,
+    is_valid_slot_name,
     read_changes,
     slot_position,
 )
 from sluiceway.cdc.pg_lsn import format_lsn, parse_lsn
+from sluiceway.cdc.pg_snapshot import read_snapshot
 
 __all__ = [
     "COMMIT_TS",
@@ -42,7 +44,9 @@ __all__ = [
     "drop_slot",
     "ensure_slot",
     "format_lsn",
+    "is_valid_slot_name",
     "parse_lsn",
     "read_changes",
+    "read_snapshot",
     "slot_position",
 ]

@@ -114,7 +114,7 @@ def _row_ops(table: SourceTable, change: Change) -> list[tuple[str, dict[str, An
 
 
 def _column_types(
-    table: SourceTable, rows: list[dict[str, Any]], extra: dict[str, str]
+    table: SourceTable, rows: list[dict[str, Any]], extra: Mapping[str, str]
 ) -> dict[str, ColumnType]:
     types = {column.name: column_type(column.pg_type) for column in table.columns}
     # Columns a change carries that the catalog no longer has (dropped since): keep their data.
@@ -124,7 +124,15 @@ def _column_types(
     return types
 
 
-def _arrow_table(table: SourceTable, rows: list[dict[str, Any]], extra: dict[str, str]) -> pa.Table:
+def changes_table(
+    table: SourceTable, rows: list[dict[str, Any]], extra: Mapping[str, str] | None = None
+) -> pa.Table:
+    """``rows`` (column values and the meta columns, by name) as an Arrow table of ``table``.
+
+    Values are as wal2json writes them (numbers, booleans, or the type's text output); ``extra``
+    names the type of columns the rows carry that the catalog no longer has.
+    """
+    extra = extra or {}
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
     for name, kind in _column_types(table, rows, extra).items():
@@ -167,7 +175,7 @@ def build_batch(
                 rows[table.name].append(row)
                 seq += 1
     return ChangeBatch(
-        tables={name: _arrow_table(tables[name], rows[name], extra[name]) for name in tables},
+        tables={name: changes_table(tables[name], rows[name], extra[name]) for name in tables},
         end_lsn=transactions[-1].end_lsn if transactions else None,
         transactions=len(transactions),
     )

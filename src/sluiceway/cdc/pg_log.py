@@ -153,12 +153,27 @@ def check_server(conn: psycopg.Connection[Any]) -> None:
         )
 
 
+def is_valid_slot_name(slot: str) -> bool:
+    """Whether PostgreSQL accepts ``slot`` as a replication slot name (and Sluiceway quotes it
+    nowhere): 1 to 63 lower-case letters, digits and underscores."""
+    return _SLOT_NAME.match(slot) is not None
+
+
 def _check_slot_name(slot: str) -> None:
-    if not _SLOT_NAME.match(slot):
+    if not is_valid_slot_name(slot):
         raise ConfigError(
             f"{slot!r} is not a valid replication slot name",
             hint="Use 1 to 63 lower-case letters, digits and underscores.",
         )
+
+
+def pin_output_settings(conn: psycopg.Connection[Any]) -> None:
+    """Pin, for the current transaction only, the settings that decide how values print as text.
+
+    The change reader and the snapshot reader both call it, so a value reads the same whether
+    it came from the log or from the table.
+    """
+    conn.execute(_PIN_SESSION, [v for pair in _SESSION for v in pair])
 
 
 def _slot_row(conn: psycopg.Connection[Any], slot: str) -> tuple[Any, ...] | None:
@@ -289,7 +304,7 @@ def read_changes(
     upto = None if upto_lsn is None else format_lsn(as_lsn(upto_lsn))
     try:
         with conn.transaction():
-            conn.execute(_PIN_SESSION, [v for pair in _SESSION for v in pair])
+            pin_output_settings(conn)
             rows = conn.execute(_PEEK, (slot, upto, max_changes, _add_tables(followed))).fetchall()
     except psycopg.Error as exc:
         raise translate(exc, conn, doing=f"reading changes from slot {slot!r}", slot=slot) from exc

@@ -360,7 +360,7 @@ class PipelineRunner:
             step.schema_notes = plan.notes
             step.committed(loaded, notes=(*(tracking.notes() if tracking else ()), *ctx.notes))
         except NothingNew as nothing:
-            step.finished_early(f"nothing to load: {nothing}")
+            self._nothing_new(step, ctx, warehouse, nothing)
         except (SluicewayError, KeyboardInterrupt) as exc:
             step.error = exc
         except Exception as exc:  # a bug: record it, keep the traceback for --debug
@@ -638,6 +638,22 @@ class PipelineRunner:
                 load_id=result.load_id,
             )
         return result
+
+    def _nothing_new(
+        self, step: StepResult, ctx: ReadContext, warehouse: Warehouse[Any], why: NothingNew
+    ) -> None:
+        """No load; but a source may still move its own position (a slot past other tables'
+        transactions): that state is saved, then the source's after-commit work runs."""
+        try:
+            for key, value in ctx.remembered.items():
+                warehouse.set_state(self.pipeline.name, step.name, key, value, by=self.run_id)
+            if ctx.remembered:
+                self._after_commit(ctx, step.name)
+        except SluicewayError as exc:
+            step.error = exc
+            return
+        step.finished_early(f"nothing to load: {why}")
+        step.notes = (*step.notes, *ctx.notes)
 
     @staticmethod
     def _after_commit(ctx: ReadContext, step: str) -> None:

@@ -57,5 +57,6 @@ def builtin_sources() -> SourceRegistry:
     from sluiceway.sources.files.excel import ExcelSource
     from sluiceway.sources.files.json import JsonSource
     from sluiceway.sources.files.parquet import ParquetSource
+    from sluiceway.sources.postgres_cdc import PostgresCdcSource
 
-    return SourceRegistry([CsvSource, JsonSource, ParquetSource, ExcelSource])
+    return SourceRegistry([CsvSource, JsonSource, ParquetSource, ExcelSource, PostgresCdcSource])

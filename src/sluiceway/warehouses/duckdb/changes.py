@@ -111,6 +111,7 @@ class Changes:
                 {"now": self.now},
             )
         if self.soft:
+            self.ensure_deleted_at()
             deleted_at = q(self._deleted_at())
             return self.count(
                 f"UPDATE {self.target} SET {deleted_at} = $now WHERE {deleted_at} IS NULL",

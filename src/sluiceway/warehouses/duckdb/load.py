@@ -140,15 +140,20 @@ class DuckDBLoad(Load):
         exists = self._exists(request.table)
         changes = self._changes()
         changes.check_columns(columns)
-        if request.write in ("merge", "scd2"):
-            self._reject_null_keys(first_seq=len(rejects) + self._quarantined)
         counts = _Counts(rejected=len(rejects) + self._quarantined, merged=self._removed)
+        if request.write in ("merge", "scd2"):
+            # A truncate (a key-less change row) goes first: it drops the changes before it.
+            scd2 = request.scd2
+            close = (scd2.valid_to, scd2.is_current) if scd2 is not None else None
+            counts.deleted = changes.truncate(staging.sql(DIALECT), exists=exists, close=close)
+            self._reject_null_keys(first_seq=len(rejects) + self._quarantined)
         if request.write == "scd2":
             assert request.scd2 is not None
             history = Scd2(changes, request.scd2, table=self._aux, columns=self._aux_columns)
             done = history.apply(staging.sql(DIALECT), types, exists=exists)
             counts.inserted, counts.closed = done.inserted, done.closed
-            counts.deleted, counts.marks = done.deleted, done.marks
+            counts.deleted += done.deleted
+            counts.marks = done.marks
             counts.merged += done.merged
             self._unchanged = done.unchanged
             self._execute(sb.drop_table(staging))
@@ -177,7 +182,6 @@ class DuckDBLoad(Load):
         request = self._request
         staging = sb.table(self._staging, DEFAULT_SCHEMA)
         changes.ensure_deleted_at()
-        counts.deleted = changes.truncate(staging.sql(DIALECT), exists=exists, close=None)
         before = self._row_count(staging)
         latest = sb.table(TableRef(f"{self._staging.name}__latest", STAGING_SCHEMA), DEFAULT_SCHEMA)
         self._execute(

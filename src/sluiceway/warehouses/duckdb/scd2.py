@@ -81,9 +81,6 @@ class Scd2:
         data = [c for c in types if c.lower() not in managed]
         self._check(data, exists=exists)
         target = self.changes.target
-        closed_by_truncate = self.changes.truncate(
-            staging, exists=exists, close=(self.spec.valid_to, self.spec.is_current)
-        )
         staged = self.count(f"SELECT count(*) FROM {staging}", {})
         incoming = self.table("inc")
         marks, versions = self._incoming(staging, incoming, types, exists=exists)
@@ -116,7 +113,7 @@ class Scd2:
             inserted=counts[0],
             closed=counts[1],
             replaced=counts[2],
-            deleted=counts[3] + closed_by_truncate,
+            deleted=counts[3],
             marks=marks,
             merged=merged,
             unchanged=versions - counts[0],
