@@ -478,6 +478,55 @@ def state_reset(
     reset(_state(ctx), pipeline, source=source, to=to, yes=yes)
 
 
+@state_app.command("gaps")
+def state_gaps(
+    ctx: typer.Context,
+    pipeline: PipelineArg = None,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Only this source (default: all).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Periods of a time cursor that no load processed, between the first and the last one
+    that was: each with the `sluiceway backfill` command that fills it."""
+    from sluiceway.cli.commands.backfill import gaps
+
+    gaps(_state(ctx), pipeline, source=source, as_json=as_json)
+
+
+@app.command()
+def backfill(
+    ctx: typer.Context,
+    pipeline: PipelineArg = None,
+    *,
+    source: Annotated[
+        str, typer.Option("--source", "-s", help="The source to re-read (it needs a cursor).")
+    ],
+    start: Annotated[
+        str, typer.Option("--from", help="The window's start (included), a cursor value.")
+    ],
+    end: Annotated[str, typer.Option("--to", help="The window's end (excluded), a cursor value.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Re-read a source's rows with the cursor in [FROM, TO) and load them idempotently: merge
+    and scd2 by key, insert_overwrite by partition, append by replacing the window. The live
+    cursor does not move; the periods covered count as processed (`state gaps`)."""
+    from sluiceway.cli.commands.run import execute
+    from sluiceway.engine.incremental import Backfill
+
+    state = _state(ctx)
+    with interruptible():
+        result = execute(
+            state,
+            state.load(pipeline),
+            as_json=as_json,
+            trigger="backfill",
+            backfill=Backfill(source, start, end),
+        )
+    if result.status.value != "succeeded":
+        raise typer.Exit(1)
+
+
 @dlq_app.command("show")
 def dlq_show(
     ctx: typer.Context,

@@ -26,6 +26,7 @@ Tree::
     │   └── WarehouseLockedError    transient  another process holds the warehouse file
     ├── MetaStoreError              terminal   the metadata store cannot be read or written
     │   └── NotFoundError           terminal   a run, step or object does not exist
+    ├── PipelineLockedError         transient  another run of the pipeline holds its lock
     ├── CancelledError              terminal   the run was cancelled by the operator
     └── UserCodeError               terminal   user code (a transform, a custom rule) raised
 """
@@ -207,6 +208,31 @@ class MetaStoreError(SluicewayError):
 
 class NotFoundError(MetaStoreError):
     """A run, step or other recorded object does not exist."""
+
+
+class PipelineLockedError(SluicewayError):
+    """Another process is running the pipeline (it holds the pipeline's run lock).
+
+    Transient: the lock frees itself when the holding process ends, so trying again later
+    succeeds; nothing was read or written. ``run_id`` and ``pid`` name the holder when its
+    lock file said so.
+    """
+
+    error_class = ErrorClass.TRANSIENT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pipeline: str,
+        run_id: str | None = None,
+        pid: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.pipeline = pipeline
+        self.run_id = run_id
+        self.pid = pid
 
 
 class CancelledError(SluicewayError):

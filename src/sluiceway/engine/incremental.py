@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluiceway.core.errors import ConfigError
+from sluiceway.engine.periods import PERIODS_STATE, Periods
 from sluiceway.sources.files.tracking import FILES_STATE, FileTracker
 from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.warehouses.base import Load
@@ -64,10 +65,31 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, int | float | str) else str(value)
 
 
-class Cursor:
-    """Filters one load's batches by the cursor and tracks the largest value loaded."""
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """Re-read one source's rows with the cursor in ``[start, end)``; the live cursor stays."""
 
-    def __init__(self, spec: IncrementalSpec, stored: str | None) -> None:
+    source: str
+    start: Any
+    end: Any
+
+
+class Cursor:
+    """Filters one load's batches by the cursor and tracks the largest value loaded.
+
+    With a ``window`` (a backfill) the bounds are the window's, and the stored cursor is
+    neither used nor moved. Time cursors also note the periods (``interval``) of the rows
+    they let through.
+    """
+
+    def __init__(
+        self,
+        spec: IncrementalSpec,
+        stored: str | None,
+        *,
+        window: tuple[Any, Any] | None = None,
+        periods: str | None = None,
+    ) -> None:
         if spec.cursor is None:
             raise ValueError("a Cursor needs the spec's cursor column")
         self.spec = spec
@@ -89,7 +111,11 @@ class Cursor:
         self.skipped_behind = 0  # rows at or behind the bound (already loaded)
         self.skipped_ahead = 0  # rows at or past end_value
         self.lower: pa.Scalar | None = None
+        self.upper: pa.Scalar | None = None
         self.inclusive = True
+        self.window = window
+        self.stored_periods = periods
+        self.periods: Periods | None = None
 
     def filter(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
         schema = reader.schema
@@ -109,16 +135,24 @@ class Cursor:
                 "timestamp, a date or a number",
                 hint="Declare its type under `columns:` if the source reads it as text.",
             )
+        if pa.types.is_timestamp(type_) or pa.types.is_date(type_):
+            self.periods = Periods(self.spec.interval, self.stored_periods)
         self._bounds(type_)
-        upper = (
-            _scalar(self.spec.end_value, type_, what="end_value")
-            if self.spec.end_value is not None
-            else None
-        )
-        return pa.RecordBatchReader.from_batches(schema, self._batches(reader, index, upper))
+        if self.window is not None:
+            self.upper = _scalar(self.window[1], type_, what="--to")
+        elif self.spec.end_value is not None:
+            self.upper = _scalar(self.spec.end_value, type_, what="end_value")
+        return pa.RecordBatchReader.from_batches(schema, self._batches(reader, index, self.upper))
 
     def _bounds(self, type_: pa.DataType) -> None:
-        if self.stored is not None:
+        if self.window is not None:
+            self.lower, self.inclusive = _scalar(self.window[0], type_, what="--from"), True
+            if not pc.less(self.lower, _scalar(self.window[1], type_, what="--to")).as_py():
+                raise ConfigError(
+                    f"backfill: --from {self.window[0]} is not before --to {self.window[1]}",
+                    hint="The window is [from, to): from is included, to is not.",
+                )
+        elif self.stored is not None:
             last = _scalar(self.stored, type_, what="the stored cursor")
             self.highest = last
             lookback = self.spec.lookback_delta()
@@ -165,6 +199,8 @@ class Cursor:
                 keep = pc.and_(keep, before)
             self.skipped_null += nulls
             kept = batch.filter(keep)
+            if kept.num_rows and self.periods is not None:
+                self.periods.add_values(kept.column(index))
             if kept.num_rows:
                 top = pc.max(kept.column(index))
                 if top.is_valid and (self.highest is None or pc.greater(top, self.highest).as_py()):
@@ -178,9 +214,10 @@ class Cursor:
         return _plain(self.highest.as_py())
 
     def state(self) -> str | None:
-        """What to remember: the cursor's column and value, as JSON text."""
+        """What to remember: the cursor's column and value, as JSON text (a backfill leaves
+        the live cursor alone: nothing)."""
         value = self.value()
-        if value is None:
+        if value is None or self.window is not None:
             return None
         return json.dumps({"column": self.column, "value": value})
 
@@ -188,12 +225,18 @@ class Cursor:
         """What the run report says about the cursor."""
         out = []
         shown = self.value()
-        if shown is not None:
+        if self.window is not None:
+            out.append(
+                f"backfill of {self.column} in [{self.window[0]}, {self.window[1]}); the live "
+                "cursor did not move"
+            )
+        elif shown is not None:
             out.append(f"cursor {self.column} now at {shown}")
         if self.skipped_behind:
             out.append(f"{self.skipped_behind:,} row(s) at or behind the cursor skipped")
         if self.skipped_ahead:
-            out.append(f"{self.skipped_ahead:,} row(s) at or past end_value skipped")
+            bound = "--to" if self.window is not None else "end_value"
+            out.append(f"{self.skipped_ahead:,} row(s) at or past {bound} skipped")
         if self.skipped_null:
             out.append(f"{self.skipped_null:,} row(s) without a {self.column} skipped")
         return tuple(out)
@@ -210,6 +253,12 @@ class Tracking:
         """Hand the new state to the load, to commit with its rows."""
         if self.cursor is not None and (value := self.cursor.state()) is not None:
             load.remember(CURSOR_STATE, value)
+        cursor = self.cursor
+        if cursor is not None and cursor.periods is not None:
+            if cursor.window is not None and cursor.lower is not None and cursor.upper is not None:
+                cursor.periods.add_window(cursor.lower.as_py(), cursor.upper.as_py())
+            if (kept := cursor.periods.state()) is not None:
+                load.remember(PERIODS_STATE, kept)
         if self.files is not None and (known := self.files.state()) is not None:
             load.remember(FILES_STATE, known)
 

@@ -30,10 +30,12 @@ from sluiceway.core.names import COMMIT_TS_COLUMN, LOAD_ID_COLUMN
 from sluiceway.core.rejects import Reject
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.checks import LoadChecks
-from sluiceway.engine.incremental import CURSOR_STATE, Cursor, Tracking
+from sluiceway.engine.incremental import CURSOR_STATE, Backfill, Cursor, Tracking
+from sluiceway.engine.periods import PERIODS_STATE
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.replay import SourceReplay, replay_reader
+from sluiceway.engine.run_lock import PipelineLock
 from sluiceway.quality.cleaning import Cleaner
 from sluiceway.quality.history import InMemoryQualityLog, QualityLog
 from sluiceway.schema.contract import ContractPlan, plan_contract, resolve_placeholders
@@ -195,6 +197,7 @@ class PipelineRunner:
         schemas: SchemaRegistry | None = None,
         quality: QualityLog | None = None,
         replay: Mapping[str, SourceReplay] | None = None,
+        backfill: Backfill | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.registry = registry
@@ -205,11 +208,19 @@ class PipelineRunner:
         self.quality: QualityLog = quality if quality is not None else InMemoryQualityLog()
         # Sources read their dead-letter rows instead of their data (sluiceway dlq replay).
         self.replay = replay
+        # One source re-reads a window of its cursor (sluiceway backfill).
+        self.backfill = backfill
         self.run_id = new_id()
 
     def run(self, select: Sequence[str] | None = None) -> RunResult:
-        spec = self.pipeline.spec
         names = self._selected(select)
+        # One run of a pipeline at a time per state folder: a second one is refused before it
+        # starts (so it is not recorded); the OS frees the lock if this process dies.
+        with PipelineLock(self.pipeline.state_dir, self.pipeline.name, run_id=self.run_id):
+            return self._run(names)
+
+    def _run(self, names: list[str]) -> RunResult:
+        spec = self.pipeline.spec
         started = utcnow()
         self._publish(
             EventKind.RUN_STARTED,
@@ -259,6 +270,8 @@ class PipelineRunner:
         return result
 
     def _selected(self, select: Sequence[str] | None) -> list[str]:
+        if self.backfill is not None:
+            select = [self.backfill.source]
         sources = load_order(self.pipeline.spec)
         if not select:
             return sources
@@ -332,7 +345,7 @@ class PipelineRunner:
                 schema_changes=plan.changes,
                 separate_staging=checks is not None,
                 replays=self.replay[name].refs if self.replay else (),
-                **self._write_options(settings),
+                **self._write_options(settings, tracking),
             )
             contract_rejects: list[Reject] = []
 
@@ -425,10 +438,16 @@ class PipelineRunner:
             )
         stored = warehouse.read_state(self.pipeline.name, settings.name)
         tracking = Tracking()
+        window = self._window(settings)
         if spec.cursor is not None:
-            kept = stored.get(CURSOR_STATE)
-            tracking.cursor = Cursor(spec, kept.value if kept is not None else None)
-        if spec.files:
+            kept, periods = stored.get(CURSOR_STATE), stored.get(PERIODS_STATE)
+            tracking.cursor = Cursor(
+                spec,
+                kept.value if kept is not None else None,
+                window=window,
+                periods=periods.value if periods is not None else None,
+            )
+        if spec.files and window is None:  # a backfill reads every file, and tracks none
             if not hasattr(self.pipeline.spec.sources[settings.name], "path"):
                 raise ConfigError(
                     f"source {settings.name!r}: `files: true` tracks the files a file source "
@@ -439,6 +458,19 @@ class PipelineRunner:
             tracking.files = FileTracker.from_state(kept.value if kept else None, spec.changed)
             ctx.tracker = tracking.files
         return tracking
+
+    def _window(self, settings: SourceSettings) -> tuple[Any, Any] | None:
+        """A backfill's window, for the source it names."""
+        backfill = self.backfill
+        if backfill is None or backfill.source != settings.name:
+            return None
+        if settings.incremental is None or settings.incremental.cursor is None:
+            raise ConfigError(
+                f"source {settings.name!r} has no incremental cursor to backfill by",
+                hint="A backfill re-reads a window of a cursor column: set "
+                "`incremental: {cursor: COLUMN}` on the source.",
+            )
+        return backfill.start, backfill.end
 
     def _read(
         self, name: str, settings: SourceSettings, ctx: ReadContext, warehouse: Warehouse[Any]
@@ -453,6 +485,7 @@ class PipelineRunner:
             stored = warehouse.read_state(self.pipeline.name, settings.name)
             ctx.state = {key: value.value for key, value in stored.items()}
         if settings.incremental is None:
+            self._window(settings)  # a backfill of a source without a cursor: an error
             return source.read(ctx), None
         tracking = self._tracking(warehouse, settings, ctx)
         reader = source.read(ctx)
@@ -460,7 +493,9 @@ class PipelineRunner:
             reader = tracking.cursor.filter(reader)
         return reader, tracking
 
-    def _write_options(self, settings: SourceSettings) -> dict[str, Any]:
+    def _write_options(
+        self, settings: SourceSettings, tracking: Tracking | None = None
+    ) -> dict[str, Any]:
         """How a keyed or partitioned write treats the rows (LoadRequest's last fields).
 
         A change-data source's rows say what they are in its op column: unless the source
@@ -489,6 +524,12 @@ class PipelineRunner:
                 options["scd2"] = base.model_copy(update={"changed_at": COMMIT_TS_COLUMN})
         if self.replay and settings.write == "insert_overwrite":
             options["partition"] = None
+        cursor = tracking.cursor if tracking is not None else None
+        if cursor is not None and cursor.window is not None and settings.write == "append":
+            # An appended window is replaced whole: re-running a backfill adds nothing twice.
+            assert cursor.lower is not None
+            assert cursor.upper is not None
+            options["window"] = (cursor.column, cursor.lower.as_py(), cursor.upper.as_py())
         delete = options["delete"]
         if (
             settings.keyed

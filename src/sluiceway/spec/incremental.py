@@ -6,6 +6,7 @@ incremental:
   initial_value: "2024-01-01" # where the first run starts (default: everything)
   end_value: "2024-07-01"     # rows at or past it are not read (default: no end)
   lookback: 2h                # re-read this far behind the cursor, for late rows
+  interval: day               # time cursors: track processed days (hour, month) for gaps
 
 The cursor's value after a load is the largest value it loaded, kept in the warehouse's
 ``_sluiceway.state`` and committed in the same transaction as the rows, so a crash never
@@ -57,6 +58,13 @@ class IncrementalSpec(StrictModel):
         description="Re-read rows this far behind the cursor to absorb late arrivals: a "
         "duration (`2h`, `1d`) for time cursors, a number for numeric ones. Needs "
         "`write: merge`.",
+    )
+
+    interval: Literal["hour", "day", "month"] = Field(
+        "day",
+        description="Time cursors: the periods whose processing is tracked, so that "
+        "`sluiceway state gaps` lists periods never loaded and `sluiceway backfill` can fill "
+        "them.",
     )
 
     @field_validator("lookback")

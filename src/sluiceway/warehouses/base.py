@@ -75,6 +75,9 @@ class LoadRequest:
     truncate: str | None = None
     scd2: Scd2Spec | None = None  # write scd2: the history columns and change time
     partition: PartitionSpec | None = None  # write insert_overwrite: the partitions swapped
+    # An append that replaces a window (a backfill): rows with ``column`` in [start, end) are
+    # deleted first. (column, start, end)
+    window: tuple[str, Any, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from sluiceway.cli.commands.query import open_warehouse
 from sluiceway.cli.context import CliState
 from sluiceway.core.errors import ConfigError, NotFoundError
 from sluiceway.engine.replay import DlqFilter, open_rows, plan_replay
+from sluiceway.engine.run_lock import PipelineLock
+from sluiceway.spec.loader import LoadedPipeline
 
 _LIST = (
     "SELECT load_id || ':' || seq AS id, table_name, source, error_class, rule, column_name, "
@@ -130,9 +132,24 @@ def replay_rows(
     as_json: bool,
 ) -> bool:
     """Run the open rows again through the pipeline's current settings; ``False`` on failure."""
+    loaded = state.load(pipeline)
+    # Held from reading the open rows to the last round, so no run or other replay takes the
+    # same rows in between; each round's run takes it again (it is re-entrant).
+    with PipelineLock(loaded.state_dir, loaded.spec.pipeline):
+        return _replay(state, loaded, filters, pipeline=pipeline, dry_run=dry_run, as_json=as_json)
+
+
+def _replay(
+    state: CliState,
+    loaded: LoadedPipeline,
+    filters: DlqFilter,
+    *,
+    pipeline: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> bool:
     from sluiceway.cli.commands.run import execute
 
-    loaded = state.load(pipeline)
     with open_warehouse(state, pipeline, read_only=True) as warehouse:
         rows = open_rows(warehouse, filters)
     plan = plan_replay(rows, loaded.spec.pipeline, list(loaded.spec.sources))

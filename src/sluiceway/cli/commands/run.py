@@ -13,6 +13,7 @@ from sluiceway.cli import render
 from sluiceway.cli.context import CliState
 from sluiceway.core.events import EventBus
 from sluiceway.core.status import RunStatus
+from sluiceway.engine.incremental import Backfill
 from sluiceway.engine.quality_store import MetaQualityLog
 from sluiceway.engine.replay import SourceReplay
 from sluiceway.engine.runner import PipelineRunner, RunResult
@@ -59,6 +60,7 @@ def execute(
     trigger: str = "cli",
     print_json: bool = True,
     replay: Mapping[str, SourceReplay] | None = None,
+    backfill: Backfill | None = None,
 ) -> RunResult:
     """Run ``pipeline`` with the sinks the options ask for and print the summary.
 
@@ -81,6 +83,7 @@ def execute(
             schemas=MetaSchemaRegistry(store),
             quality=MetaQualityLog(store),
             replay=replay,
+            backfill=backfill,
         )
         show_progress = err.is_terminal and state.log_format is None
         with cancel_on_interrupt(runner.cancel) as interrupted:

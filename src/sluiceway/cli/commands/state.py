@@ -14,6 +14,8 @@ from sluiceway.cli.commands.query import open_warehouse
 from sluiceway.cli.context import CliState
 from sluiceway.core.errors import ConfigError
 from sluiceway.engine.incremental import CURSOR_STATE
+from sluiceway.engine.periods import PERIODS_STATE, Periods
+from sluiceway.engine.run_lock import PipelineLock
 from sluiceway.warehouses.base import StateValue
 
 
@@ -29,8 +31,13 @@ def show(state: CliState, pipeline: str | None, *, as_json: bool) -> None:
             if settings.incremental is None and not kept:
                 continue
             items: list[tuple[str, StateValue | None]] = list(sorted(kept.items()))
-            for key, found in items or [(CURSOR_STATE, None)]:
+            cursor = settings.incremental is not None and settings.incremental.cursor
+            if (cursor or not items) and CURSOR_STATE not in kept:
+                items.insert(0, (CURSOR_STATE, None))  # not loaded yet, or reset
+            for key, found in items:
                 value = json.loads(found.value) if found and found.value else None
+                if key == PERIODS_STATE and settings.incremental is not None:
+                    value = _periods(settings.incremental.interval, found)
                 rows.append(
                     {
                         "source": name,
@@ -101,10 +108,24 @@ def reset(
         settings = spec.settings(targets[0])
         column = settings.incremental.cursor if settings.incremental else None
         value = json.dumps({"column": column, "value": _parsed(to)})
-    with open_warehouse(state, pipeline, read_only=False) as warehouse:
+    # Not under a running load: the run would commit its own cursor over this one.
+    with (
+        PipelineLock(loaded.state_dir, spec.pipeline),
+        open_warehouse(state, pipeline, read_only=False) as warehouse,
+    ):
         for name in targets:
             warehouse.set_state(spec.pipeline, name, CURSOR_STATE, value, by="state reset")
     render.stdout().print(f"Done: {what}.")
+
+
+def _periods(unit: Any, found: StateValue | None) -> str | None:
+    """Processed periods, for people: their span and how many gaps it has."""
+    periods = Periods(unit, found.value if found else None)
+    span = periods.span()
+    if span is None:
+        return None
+    holes = len(periods.gaps())
+    return f"{span[0]} .. {span[1]}, {holes} gap(s)" + (" (state gaps)" if holes else "")
 
 
 def _parsed(text: str) -> Any:

@@ -266,6 +266,17 @@ class Changes:
         )
         return partitions, deleted
 
+    def clear_window(self) -> int:
+        """An append replacing a window (a backfill): delete the table's rows in it first."""
+        window = self.request.window
+        if window is None:
+            return 0
+        column, start, end = window
+        return self.count(
+            f"DELETE FROM {self.target} WHERE {q(column)} >= $start AND {q(column)} < $end",
+            {"start": start, "end": end},
+        )
+
     def _deleted_at(self) -> str:
         delete = self.request.delete
         assert delete is not None

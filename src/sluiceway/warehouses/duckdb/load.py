@@ -75,6 +75,7 @@ class DuckDBLoad(Load):
         self._quarantined = 0  # staged rows moved to the DLQ by quality rules
         self._removed = 0  # staged rows folded into another of their key by a dedupe
         self._unchanged = 0  # merged rows equal to the target's: left as they are
+        self._window_deleted = 0  # rows of a backfill's window replaced by a direct append
         self._open = True
         # Appends and replaces need no separate staging table: inside the transaction the
         # target itself is the staging area, and a rollback undoes it. Saves a full copy.
@@ -125,13 +126,16 @@ class DuckDBLoad(Load):
             return self._count(f"CREATE TABLE {target} AS {source}", params)
         if self._request.write == "replace":
             self._execute(sb.delete_all(self._target))
+        self._window_deleted = self._changes().clear_window()
         columns = ", ".join(quote_identifier(c) for c in names)
         return self._count(f"INSERT INTO {target} ({columns}) SELECT * FROM ({source})", params)
 
     def commit(self, rejects: Sequence[Reject], verify: Verify | None = None) -> LoadResult:
         if self._direct:
             return self._finish(
-                rejects, _Counts(inserted=self._staged, rejected=len(rejects)), verify=verify
+                rejects,
+                _Counts(inserted=self._staged, rejected=len(rejects), deleted=self._window_deleted),
+                verify=verify,
             )
         request = self._request
         staging = sb.table(self._staging, DEFAULT_SCHEMA)
@@ -171,6 +175,8 @@ class DuckDBLoad(Load):
                 counts.partitions, counts.deleted = changes.overwrite_partitions(
                     staging.sql(DIALECT), types
                 )
+            if exists:
+                counts.deleted += changes.clear_window()
             counts.inserted = self._count_expr(sb.insert_columns(self._target, staging, columns))
         self._execute(sb.drop_table(staging))
         return self._finish(rejects, counts, verify=verify)
