@@ -87,7 +87,6 @@ class Periods:
     def __init__(self, unit: Unit, stored: str | None = None) -> None:
         self.unit = unit
         self.ranges: list[list[int]] = []
-        self.added = 0  # periods this load adds
         if stored:
             kept = json.loads(stored)
             if kept.get("unit") == unit:
@@ -114,8 +113,6 @@ class Periods:
             self._add(first, last)
 
     def _add(self, first: int, last: int) -> None:
-        covered = self._covered(first, last)
-        self.added += (last - first + 1) - covered
         merged: list[list[int]] = []
         for a, b in sorted([*self.ranges, [first, last]]):
             if merged and a <= merged[-1][1] + 1:
@@ -123,9 +120,6 @@ class Periods:
             else:
                 merged.append([a, b])
         self.ranges = merged
-
-    def _covered(self, first: int, last: int) -> int:
-        return sum(max(0, min(b, last) - max(a, first) + 1) for a, b in self.ranges)
 
     def gaps(self) -> list[Gap]:
         return [

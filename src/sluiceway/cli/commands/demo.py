@@ -16,7 +16,7 @@ from sluiceway.cli.context import CliState
 from sluiceway.engine.runner import RunResult
 
 # The first drop, then the second (schema changes, late updates) merged into it.
-DEMO_PIPELINES = ("ecommerce.yaml", "ecommerce_drop2.yaml")
+DEMO_PIPELINES = ("ecommerce.yaml", "ecommerce_drop2.yaml", "ecommerce_history.yaml")
 
 
 def demo_pipeline_file(name: str = DEMO_PIPELINES[0]) -> resources.abc.Traversable:
@@ -54,7 +54,8 @@ def generate_data(out: Path, *, scale: float, seed: int, as_of: dt.date | None) 
 def run_demo(
     state: CliState, *, scale: float, seed: int, out: Path | None, as_json: bool
 ) -> list[RunResult]:
-    """Generate the data, load the first drop, then merge the second one into it."""
+    """Generate the data, load the first drop, merge the second one into it, then keep every
+    order's history (scd2) from both drops' order files."""
     state_dir = state.state_dir()
     data_dir = (out or state_dir / "demo").resolve()
     generate_data(data_dir, scale=scale, seed=seed, as_of=None)
