@@ -72,8 +72,7 @@ def test_a_late_day_is_a_gap_until_a_backfill_fills_it_once(tmp_path: Path, writ
             "to": "2024-03-04",
             "periods": 1,
             "unit": "day",
-            "backfill": "sluiceway backfill shop --source sales --from 2024-03-03 "
-            "--to 2024-03-04",
+            "backfill": "sluiceway backfill shop --source sales --from 2024-03-03 --to 2024-03-04",
         }
     ]
     shown = sluiceway("state", "gaps", cwd=root)
@@ -115,7 +114,7 @@ def test_backfill_needs_a_cursor_and_an_ordered_window(tmp_path: Path) -> None:
     )
     assert backwards.returncode == 1
     assert "is not before --to" in backwards.stderr
-    assert not (root / ".sluiceway" / "warehouse.duckdb").exists() or table(
+    assert table(
         root, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'sales'"
     ) == [(0,)]
 
