@@ -37,8 +37,10 @@ def histories(draw: st.DrawFn) -> list[list[Change]]:
     order = draw(st.permutations(changes))
     cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=3)))
     loads = [list(order[a:b]) for a, b in zip([0, *cuts], [*cuts, len(order)], strict=True)]
-    if loads and draw(st.booleans()):
-        loads.insert(draw(st.integers(0, len(loads))), draw(st.sampled_from(loads)))  # re-run
+    rerun: bool = draw(st.booleans())
+    if rerun:  # a load runs twice
+        again: list[Change] = draw(st.sampled_from(loads))
+        loads.insert(draw(st.integers(0, len(loads))), again)
     return loads
 
 
