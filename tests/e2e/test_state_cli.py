@@ -97,3 +97,24 @@ def test_reset_mistakes_are_clear(shop: Path) -> None:
     assert ambiguous.returncode == 1
     assert "--to sets one source's cursor" in ambiguous.stderr
     assert "orders, customers" in ambiguous.stderr
+
+
+def test_reset_forgets_files_and_periods_too(shop: Path) -> None:
+    (shop / "sluiceway.yaml").write_text(PIPELINE + "    incremental: {files: true}\n")
+    assert sluiceway("run", cwd=shop).returncode == 0
+    shown = sluiceway("state", "show", "--json", cwd=shop)
+    rows = {(r["source"], r["name"]): r["value"] for r in json.loads(shown.stdout)}
+    assert rows[("customers", "files")] == "1 file(s) read"
+    assert rows[("orders", "periods")] == "2024-03-01 .. 2024-03-03, 0 gap(s)"
+
+    reset = sluiceway("state", "reset", "--yes", cwd=shop)
+    assert reset.returncode == 0, reset.stderr
+    assert "cursor, files read and processed periods" in reset.stdout
+    after = json.loads(sluiceway("state", "show", "--json", cwd=shop).stdout)
+    assert {(r["source"], r["name"], r["value"]) for r in after} == {
+        ("orders", "cursor", None),
+        ("customers", "cursor", None),
+    }
+    # Both start over: every row again (appended).
+    assert sluiceway("run", cwd=shop).returncode == 0
+    assert orders(shop) == 6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ from sluiceway.core.events import EventBus
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.runner import PipelineRunner, RunResult
+from sluiceway.sources.files.tracking import FileTracker
 from tests.conftest import WritePipeline
 
 pytestmark = pytest.mark.integration
@@ -127,3 +129,28 @@ def test_files_of_a_failed_load_are_read_again(
     again = run(registry, write_pipeline(pipeline()))
     assert again.steps[0].rows_read == 1
     assert known_files(project) == ["day1.csv", "day2.csv"]
+
+
+def test_a_moved_project_still_knows_its_files(
+    project: Path, registry: Registry, write_pipeline: WritePipeline
+) -> None:
+    drop(project, "day1.csv", "1,10\n2,20\n")
+    run(registry, write_pipeline(pipeline()))
+    stored = table(project, "SELECT value FROM _sluiceway.state WHERE name = 'files'")
+    assert list(json.loads(str(stored[0][0]))) == ["drops/day1.csv"]  # relative to the project
+
+    moved = project.parent / f"{project.name}-moved"
+    shutil.copytree(project, moved)  # copy2: same bytes, same mtimes, another absolute path
+    again = run(registry, moved / "sluiceway.yaml")
+    assert again.steps[0].notes == ("nothing to load: no new or changed files (1 already loaded)",)
+    assert table(moved, "SELECT count(*) FROM orders") == [(2,)]
+
+
+def test_absolute_paths_kept_by_earlier_versions_read_as_relative(tmp_path: Path) -> None:
+    folder = tmp_path / "drops"
+    folder.mkdir()
+    (folder / "a.csv").write_text("id\n1\n")
+    facts = {"size": 5, "mtime_ns": (folder / "a.csv").stat().st_mtime_ns, "sha256": "x"}
+    stored = json.dumps({str(folder / "a.csv"): facts, "/elsewhere/b.csv": facts})
+    tracker = FileTracker.from_state(stored, "reload", base=tmp_path)
+    assert sorted(tracker.known) == ["/elsewhere/b.csv", "drops/a.csv"]

@@ -455,7 +455,9 @@ class PipelineRunner:
                     hint="Use a `cursor` column instead.",
                 )
             kept = stored.get(FILES_STATE)
-            tracking.files = FileTracker.from_state(kept.value if kept else None, spec.changed)
+            tracking.files = FileTracker.from_state(
+                kept.value if kept else None, spec.changed, base=self.pipeline.base_dir
+            )
             ctx.tracker = tracking.files
         return tracking
 

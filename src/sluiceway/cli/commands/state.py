@@ -16,6 +16,7 @@ from sluiceway.core.errors import ConfigError
 from sluiceway.engine.incremental import CURSOR_STATE
 from sluiceway.engine.periods import PERIODS_STATE, Periods
 from sluiceway.engine.run_lock import PipelineLock
+from sluiceway.sources.files.tracking import FILES_STATE
 from sluiceway.warehouses.base import StateValue
 
 
@@ -38,6 +39,8 @@ def show(state: CliState, pipeline: str | None, *, as_json: bool) -> None:
                 value = json.loads(found.value) if found and found.value else None
                 if key == PERIODS_STATE and settings.incremental is not None:
                     value = _periods(settings.incremental.interval, found)
+                elif key == FILES_STATE and isinstance(value, dict):
+                    value = f"{len(value):,} file(s) read"
                 rows.append(
                     {
                         "source": name,
@@ -81,7 +84,12 @@ def reset(
     """Forget a source's cursor (the next run reads from `initial_value`) or set it to ``to``."""
     loaded = state.load(pipeline)
     spec = loaded.spec
-    incremental = [n for n in spec.sources if spec.settings(n).incremental is not None]
+    incremental = [
+        n
+        for n in spec.sources
+        if spec.settings(n).incremental is not None
+        or state.registry.sources.capabilities(spec.sources[n]).keeps_state  # CDC positions
+    ]
     if source is not None and source not in spec.sources:
         raise ConfigError(
             f"pipeline {spec.pipeline!r} has no source {source!r}",
@@ -96,7 +104,10 @@ def reset(
     what = (
         f"set the cursor of {targets[0]} to {to}"
         if to is not None
-        else (f"forget the cursor of {', '.join(targets)} (the next run reads from initial_value)")
+        else (
+            f"forget the state of {', '.join(targets)}: cursor, files read and processed "
+            "periods (the next run starts over from initial_value)"
+        )
     )
     if not targets:
         render.stdout().print(f"Pipeline {spec.pipeline!r} has no incremental sources.")
@@ -114,7 +125,11 @@ def reset(
         open_warehouse(state, pipeline, read_only=False) as warehouse,
     ):
         for name in targets:
-            warehouse.set_state(spec.pipeline, name, CURSOR_STATE, value, by="state reset")
+            names = {CURSOR_STATE}
+            if to is None:
+                names.update(warehouse.read_state(spec.pipeline, name))
+            for key in sorted(names):
+                warehouse.set_state(spec.pipeline, name, key, value, by="state reset")
     render.stdout().print(f"Done: {what}.")
 
 

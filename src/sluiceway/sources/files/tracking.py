@@ -47,22 +47,38 @@ class FileTracker:
 
     changed: ChangedPolicy
     known: dict[str, dict[str, Any]]  # path → {size, mtime_ns, sha256}
+    # Paths under ``base`` (the pipeline's folder) are kept relative to it, so a project that
+    # moves, or is reached through another path, still knows its files.
+    base: Path | None = None
     read: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: int = 0
     new: int = 0
     reloaded: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_state(cls, stored: str | None, changed: ChangedPolicy) -> FileTracker:
-        known = json.loads(stored) if stored else {}
-        return cls(changed=changed, known=dict(known))
+    def from_state(
+        cls, stored: str | None, changed: ChangedPolicy, *, base: Path | None = None
+    ) -> FileTracker:
+        tracker = cls(changed=changed, known={}, base=base.resolve() if base else None)
+        kept: dict[str, dict[str, Any]] = json.loads(stored) if stored else {}
+        # Earlier versions kept absolute paths: those under the base read as relative ones.
+        tracker.known = {tracker.key(Path(path)): facts for path, facts in kept.items()}
+        return tracker
+
+    def key(self, path: Path) -> str:
+        """How a file is named in the state: relative to the base when under it."""
+        if self.base is not None and path.is_absolute():
+            for candidate in (path, path.resolve()):
+                if candidate.is_relative_to(self.base):
+                    return candidate.relative_to(self.base).as_posix()
+        return str(path)
 
     def select(self, files: Sequence[Path]) -> list[Path]:
         """The files this load reads; raises :class:`NoNewFiles` when there are none."""
         chosen: list[Path] = []
         changed: list[str] = []
         for path in files:
-            key = str(path)
+            key = self.key(path)
             stat = path.stat()
             facts: dict[str, Any] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
             before = self.known.get(key)
