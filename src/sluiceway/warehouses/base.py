@@ -20,7 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
@@ -225,10 +225,17 @@ class Warehouse(ABC, Generic[C]):
                 )
             )
         )
-        rows = self.sql_runner().fetch(query).to_pylist()
+        found = self.sql_runner().fetch(query)
+        # Zoned timestamps become Python values through pandas: read UTC as naive, then zone.
+        times = [
+            t.replace(tzinfo=UTC) if t is not None else None
+            for t in found.column("updated_at").cast(pa.timestamp("us")).to_pylist()
+        ]
         return {
-            str(r["name"]): StateValue(r["value"], r["load_id"], r["run_id"], r["updated_at"])
-            for r in rows
+            str(r["name"]): StateValue(r["value"], r["load_id"], r["run_id"], at)
+            for r, at in zip(
+                found.select(["name", "value", "load_id", "run_id"]).to_pylist(), times, strict=True
+            )
         }
 
     @abstractmethod

@@ -487,22 +487,46 @@ class DuckDBLoad(Load):
     def _drop_unchanged(self, latest: exp.Table, columns: Sequence[str], changes: Changes) -> int:
         """Take out of a merge the rows equal to the target's row of their key: they are not
         rewritten. Every data column compares NULL-safely; the lineage columns (which differ per
-        load) do not count. Returns how many rows were unchanged."""
+        load) do not count. Returns how many rows were unchanged.
+
+        The target's rows for the merged keys are copied first (a join on the key alone), so
+        the column-by-column comparison reads those rows, not every column of the whole table.
+        """
         keys = self._request.primary_key
         compared = [c for c in columns if c not in (LOAD_ID_COLUMN, SOURCE_COLUMN)]
+        current = sb.table(
+            TableRef(f"{self._staging.name}__current", STAGING_SCHEMA), DEFAULT_SCHEMA
+        )
         target = self._target.copy()
         target.set("alias", exp.TableAlias(this=exp.to_identifier("t")))
+        aliased = latest.copy()
+        aliased.set("alias", exp.TableAlias(this=exp.to_identifier("s")))
+        held = exp.Exists(
+            this=exp.select(exp.Literal.number(1))
+            .from_(aliased)
+            .where(sb.key_match(keys, "s", "t"))
+        )
+        self._execute(
+            sb.create_table_as(
+                current,
+                exp.select(*[sb.column(c, "t") for c in compared])
+                .from_(target)
+                .where(exp.and_(held, exp.condition(changes.live("t")))),
+            )
+        )
         same = [
             exp.NullSafeEQ(this=sb.column(c, "s"), expression=sb.column(c, "t")) for c in compared
         ]
+        found = current.copy()
+        found.set("alias", exp.TableAlias(this=exp.to_identifier("t")))
         match = exp.Exists(
             this=exp.select(exp.Literal.number(1))
-            .from_(target)
-            .where(exp.and_(sb.key_match(keys, "s", "t"), *same, exp.condition(changes.live("t"))))
+            .from_(found)
+            .where(exp.and_(sb.key_match(keys, "s", "t"), *same))
         )
-        aliased = latest.copy()
-        aliased.set("alias", exp.TableAlias(this=exp.to_identifier("s")))
-        return self._count_expr(exp.delete(aliased, where=match))
+        unchanged = self._count_expr(exp.delete(aliased.copy(), where=match))
+        self._execute(sb.drop_table(current))
+        return unchanged
 
     def _write_state(self, at: datetime) -> None:
         """The source's new state values, replacing the old ones, inside the transaction."""
