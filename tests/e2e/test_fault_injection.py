@@ -107,6 +107,13 @@ Event = dict[str, Any]
 # -- inputs ---------------------------------------------------------------------------------
 
 
+def relative(path: str, base: Path) -> str:
+    """A tracked file's name relative to the project (state keeps it so; older state kept
+    absolute paths)."""
+    kept = Path(path)
+    return kept.relative_to(base).as_posix() if kept.is_absolute() else kept.as_posix()
+
+
 def orders_sql(drop: int, *, version: int) -> str:
     """Orders of ``drop``; even ids change with ``version``, odd ones stay as they were."""
     first = drop * SHIFT
@@ -391,7 +398,7 @@ def fingerprint(root: Path) -> dict[str, Any]:
         ).fetchall():
             kept = json.loads(value)
             if name == "files":
-                kept = {str(Path(path).relative_to(base)): facts for path, facts in kept.items()}
+                kept = {relative(path, base): facts for path, facts in kept.items()}
             state[f"{source}.{name}"] = kept
             (known,) = con.execute(
                 "SELECT count(*) FROM _sluiceway.loads "

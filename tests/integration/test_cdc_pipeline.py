@@ -25,7 +25,8 @@ from sluiceway.core.events import EventBus
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.runner import PipelineRunner, RunResult, StepResult
-from sluiceway.sources.postgres_cdc import PostgresCdcSource, PostgresCdcSpec
+from sluiceway.sources.postgres_cdc import PostgresCdcSpec
+from sluiceway.sources.postgres_cdc.reading import CdcReader
 from tests.conftest import WritePipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("pg_logical")]
@@ -319,11 +320,11 @@ def test_a_crash_between_commit_and_confirm_loads_nothing_twice(
     shop.execute("DELETE FROM sales.orders WHERE id = 2")
     confirmed_before = slot_lsn(shop)
 
-    def crash(self: PostgresCdcSource, slot: str, lsn: int) -> None:
+    def crash(self: CdcReader, slot: str, lsn: int) -> None:
         raise Crash
 
     with monkeypatch.context() as patched:
-        patched.setattr(PostgresCdcSource, "_confirm", crash)
+        patched.setattr(CdcReader, "_confirm", crash)
         with pytest.raises(Crash):
             run(registry, path)
 

@@ -19,12 +19,12 @@ from sluiceway.cdc.pg_log import (
     connect,
     drop_slot,
     ensure_slot,
-    is_valid_slot_name,
     read_changes,
     slot_position,
 )
 from sluiceway.cdc.pg_lsn import format_lsn, parse_lsn
 from sluiceway.cdc.pg_snapshot import read_snapshot
+from sluiceway.core.names import is_valid_slot_name
 
 __all__ = [
     "COMMIT_TS",

@@ -63,11 +63,11 @@ from sluiceway.cdc.pg_errors import WAL_LEVEL_HINT, server_label, translate
 from sluiceway.cdc.pg_lsn import as_lsn, format_lsn, parse_lsn
 from sluiceway.cdc.wal2json import parse_transactions
 from sluiceway.core.errors import ConfigError, SourceUnavailableError
+from sluiceway.core.names import is_valid_slot_name
 
 PLUGIN = "wal2json"
 DEFAULT_MAX_CHANGES = 10_000
 
-_SLOT_NAME = re.compile(r"^[a-z0-9_]{1,63}$")
 
 # Pinned for the peek's transaction only (set_config(..., true)): the plugin prints values with
 # the session's settings, and the type converters expect exactly these text forms.
@@ -151,12 +151,6 @@ def check_server(conn: psycopg.Connection[Any]) -> None:
             f"PostgreSQL at {server_label(conn)} has max_replication_slots = 0",
             hint=WAL_LEVEL_HINT,
         )
-
-
-def is_valid_slot_name(slot: str) -> bool:
-    """Whether PostgreSQL accepts ``slot`` as a replication slot name (and Sluiceway quotes it
-    nowhere): 1 to 63 lower-case letters, digits and underscores."""
-    return _SLOT_NAME.match(slot) is not None
 
 
 def _check_slot_name(slot: str) -> None:

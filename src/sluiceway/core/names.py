@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -31,5 +32,16 @@ RESERVED_PREFIX = "_sluiceway_"
 # A change-data row's columns the source log did not carry (PostgreSQL's unchanged TOAST
 # values): a merge keeps the table's value for them instead of writing the NULL.
 UNCHANGED_COLUMN = "_sluiceway_unchanged"
+# What a change-data row is: insert, update, delete or truncate.
+OP_COLUMN = "_sluiceway_op"
 # When a change-data row's source transaction committed: scd2 orders versions by it.
 COMMIT_TS_COLUMN = "_sluiceway_commit_ts"
+
+
+_SLOT_NAME = re.compile(r"^[a-z0-9_]{1,63}$")
+
+
+def is_valid_slot_name(slot: str) -> bool:
+    """Whether PostgreSQL accepts ``slot`` as a replication slot name (and Sluiceway quotes it
+    nowhere): 1 to 63 lower-case letters, digits and underscores."""
+    return _SLOT_NAME.match(slot) is not None

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from sluiceway.cdc import is_valid_slot_name
+from sluiceway.core.names import is_valid_slot_name
 from sluiceway.spec.models import SourceSpec
 
 DEFAULT_MAX_CHANGES = 100_000

@@ -151,6 +151,7 @@ class DuckDBLoad(Load):
             close = (scd2.valid_to, scd2.is_current) if scd2 is not None else None
             counts.deleted = changes.truncate(staging.sql(DIALECT), exists=exists, close=close)
             self._reject_null_keys(first_seq=len(rejects) + self._quarantined)
+            counts.rejected = len(rejects) + self._quarantined  # with the NULL keys
         if request.write == "scd2":
             assert request.scd2 is not None
             history = Scd2(changes, request.scd2, table=self._aux, columns=self._aux_columns)
