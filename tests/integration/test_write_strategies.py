@@ -329,3 +329,18 @@ def test_insert_overwrite_by_month(
     csv.write_text("id,day\n4,2024-01-31\n")
     run(registry, path)
     assert rows(project, "SELECT id FROM customers ORDER BY id") == [(3,), (4,)]
+
+
+def test_soft_delete_takes_its_time_from_the_at_column(
+    project: Path, registry: Registry, write_pipeline: WritePipeline
+) -> None:
+    csv = project / "customers.csv"
+    csv.write_text("id,name,deleted,changed\n1,ann,false,2024-01-01 00:00:00\n")
+    options = "delete: {column: deleted, mode: soft, at: changed}"
+    path = write_pipeline(source(options, columns="{changed: TIMESTAMP}"))
+    run(registry, path)
+    csv.write_text("id,name,deleted,changed\n1,,true,2024-02-03 04:05:06\n")
+    run(registry, path)
+    assert rows(project, "SELECT _sluiceway_deleted_at::VARCHAR FROM customers") == [
+        ("2024-02-03 04:05:06+00",)
+    ]
