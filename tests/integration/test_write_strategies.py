@@ -344,3 +344,51 @@ def test_soft_delete_takes_its_time_from_the_at_column(
     assert rows(project, "SELECT _sluiceway_deleted_at::VARCHAR FROM customers") == [
         ("2024-02-03 04:05:06+00",)
     ]
+
+
+# -- options that do not fit the write ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("write", "options", "message"),
+    [
+        ("append", "delete: {column: gone}", "`delete` needs `write: merge` or `write: scd2`"),
+        ("append", "cdc: snapshot", "`cdc` needs `write: merge` or `write: scd2`"),
+        ("merge", "scd2: {changed_at: at}", "`scd2` needs `write: scd2`"),
+        ("merge", "partition: {column: day}", "`partition` needs `write: insert_overwrite`"),
+        ("insert_overwrite", "", "`write: insert_overwrite` needs a `partition"),
+        ("merge", "delete: {values: [D]}", "`delete.values` needs the `delete.column`"),
+        ("merge", "delete: {column: gone, at: when}", "`delete.at` is for `mode: soft`"),
+    ],
+)
+def test_write_options_that_do_not_fit_are_config_errors(
+    registry: Registry, write_pipeline: WritePipeline, write: str, options: str, message: str
+) -> None:
+    path = write_pipeline(source(options, write=write))
+    with pytest.raises(ConfigError) as caught:
+        registry.load(path)
+    assert message in str(caught.value)
+
+
+def test_scd2_with_soft_deletes_is_refused(
+    project: Path, registry: Registry, write_pipeline: WritePipeline
+) -> None:
+    (project / "customers.csv").write_text("id,city,gone\n1,Oslo,false\n")
+    path = write_pipeline(source("delete: {column: gone, mode: soft}", write="scd2"))
+    result = PipelineRunner(registry.load(path), registry=registry, bus=EventBus()).run()
+    error = result.steps[0].error
+    assert isinstance(error, ConfigError)
+    assert "`delete.mode: soft` is for `write: merge`" in error.message
+
+
+def test_a_calendar_granularity_needs_a_time_column(
+    project: Path, registry: Registry, write_pipeline: WritePipeline
+) -> None:
+    (project / "customers.csv").write_text("id,region\n1,7\n")
+    path = write_pipeline(
+        source("partition: {column: region, granularity: month}", write="insert_overwrite")
+    )
+    result = PipelineRunner(registry.load(path), registry=registry, bus=EventBus()).run()
+    error = result.steps[0].error
+    assert isinstance(error, ConfigError)
+    assert "needs a date or timestamp column" in error.message

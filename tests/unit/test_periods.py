@@ -46,7 +46,7 @@ def test_state_round_trips_and_a_changed_unit_starts_afresh() -> None:
     stored = periods.state()
     again = Periods("hour", stored)
     assert [g.as_dict() for g in again.gaps()] == [
-        {"from": "2024-03-01T02:00", "to": "2024-03-01T05:00:00", "periods": 3, "unit": "hour"}
+        {"from": "2024-03-01T02:00:00", "to": "2024-03-01T05:00:00", "periods": 3, "unit": "hour"}
     ]
     assert Periods("day", stored).state() is None
 
@@ -55,7 +55,7 @@ def test_months() -> None:
     periods = Periods("month")
     periods.add_values(pa.array([date(2024, 1, 31), date(2024, 4, 1)], pa.date32()))
     assert [g.as_dict() for g in periods.gaps()] == [
-        {"from": "2024-02", "to": "2024-04-01", "periods": 2, "unit": "month"}
+        {"from": "2024-02-01", "to": "2024-04-01", "periods": 2, "unit": "month"}
     ]
     assert period_label(period_of(date(2024, 12, 5), "month"), "month") == "2024-12"
 

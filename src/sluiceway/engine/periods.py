@@ -59,6 +59,12 @@ def _naive(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
+def _bound(number: int, unit: Unit) -> str:
+    """Where period ``number`` starts, written as a cursor value (a date, or a timestamp)."""
+    start = period_start(number, unit)
+    return start.isoformat() if unit == "hour" else start.date().isoformat()
+
+
 @dataclass(frozen=True, slots=True)
 class Gap:
     """Periods ``first``..``last`` (numbers, inclusive) that nothing processed."""
@@ -72,10 +78,10 @@ class Gap:
         return self.last - self.first + 1
 
     def as_dict(self) -> dict[str, Any]:
-        end = period_start(self.last + 1, self.unit)
+        """The gap as a backfill window: both bounds are values a time cursor reads."""
         return {
-            "from": period_label(self.first, self.unit),
-            "to": end.date().isoformat() if self.unit != "hour" else end.isoformat("T"),
+            "from": _bound(self.first, self.unit),
+            "to": _bound(self.last + 1, self.unit),
             "periods": self.periods,
             "unit": self.unit,
         }

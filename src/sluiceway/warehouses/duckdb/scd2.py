@@ -48,7 +48,6 @@ Columns = Callable[[str], list[str]]  # a staging table's (by name) or the targe
 class Scd2Counts:
     inserted: int  # new versions
     closed: int  # existing versions whose valid_to changed
-    replaced: int  # existing versions folded into an earlier equal one, or corrected
     deleted: int  # incoming tombstones that closed a version
     marks: int  # staged deletion rows
     merged: int  # staged rows folded into a later row of the same key and time
@@ -112,8 +111,7 @@ class Scd2:
         return Scd2Counts(
             inserted=counts[0],
             closed=counts[1],
-            replaced=counts[2],
-            deleted=counts[3],
+            deleted=counts[2],
             marks=marks,
             merged=merged,
             unchanged=versions - counts[0],
@@ -244,13 +242,12 @@ class Scd2:
             {},
         )
 
-    def _write(
-        self, timeline: str, existing: str, data: Sequence[str]
-    ) -> tuple[int, int, int, int]:
-        """Make the table match the rebuilt history: (inserted, closed, replaced, deleted)."""
+    def _write(self, timeline: str, existing: str, data: Sequence[str]) -> tuple[int, int, int]:
+        """Make the table match the rebuilt history: (inserted, closed, deleted). Versions folded
+        into an earlier equal one, or corrected at their time, are deleted first."""
         target = self.changes.target
         match = key_match(self.keys, "v", "t")
-        replaced = self.count(
+        self.count(
             f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {existing} AS o "
             f"WHERE {key_match(self.keys, 'o', 't')} AND o.{self.vf} = t.{self.vf}) "
             f"AND NOT EXISTS (SELECT 1 FROM {timeline} AS v WHERE {match} AND v.__src = 0 "
@@ -271,4 +268,4 @@ class Scd2:
             {},
         )
         deleted = self.count(f"SELECT count(*) FROM {timeline} WHERE __src = 1 AND __del", {})
-        return inserted, closed, replaced, deleted
+        return inserted, closed, deleted
