@@ -125,7 +125,7 @@ def test_validate_reports_every_problem_with_positions(tmp_path: Path) -> None:
         "(did you mean 'delimiter'?)"
     ) in result.stderr
     assert "sluiceway.yaml:8:11" in result.stderr
-    assert "unknown type 'kafka-ish'; allowed types: csv, excel, json, ndjson, parquet" in (
+    assert "unknown type 'kafka-ish'; allowed types: csv, excel, json, mysql, ndjson" in (
         result.stderr
     )
     assert "Traceback" not in result.stderr

@@ -1,22 +1,32 @@
 """SCD type 2 equals a reference history computed in plain Python, whatever the order the
 changes arrive in: random loads of changes (values and deletions at distinct change times per
-key, dealt into loads in any order, some loads re-run) give exactly the reference's versions."""
+key, dealt into loads in any order, some loads re-run) give exactly the reference's versions.
+
+On DuckDB (a new database per example) and on PostgreSQL (one database per test, fewer examples:
+each example loads into a schema of its own)."""
 
 from __future__ import annotations
 
 import tempfile
+import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from sluiceway.core.names import TableRef
+from sluiceway.core.sql_quoting import quote_identifier as q
 from sluiceway.spec.write import DeleteSpec, Scd2Spec
-from sluiceway.warehouses.base import LoadRequest, WarehouseContext
+from sluiceway.warehouses.base import LoadRequest, Warehouse, WarehouseContext
 from sluiceway.warehouses.duckdb.warehouse import DuckDBSpec, DuckDBWarehouse
+from sluiceway.warehouses.postgres import PostgresSpec, PostgresWarehouse
+from tests.integration.warehouse_targets import libpq_url
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +87,7 @@ def reference(loads: list[list[Change]]) -> set[Version]:
     return versions
 
 
-def load(warehouse: DuckDBWarehouse, number: int, changes: list[Change]) -> None:
+def load(warehouse: Warehouse[Any], number: int, changes: list[Change], *, table: TableRef) -> None:
     rows = pa.table(
         {
             "k": pa.array([c[0] for c in changes], pa.int64()),
@@ -91,7 +101,7 @@ def load(warehouse: DuckDBWarehouse, number: int, changes: list[Change]) -> None
         run_id="run",
         pipeline="p",
         source="s",
-        table=TableRef("dim"),
+        table=table,
         write="scd2",
         primary_key=("k",),
         lineage=False,
@@ -101,6 +111,22 @@ def load(warehouse: DuckDBWarehouse, number: int, changes: list[Change]) -> None
     with warehouse.begin(request) as pending:
         pending.stage(rows.to_reader())
         pending.commit([])
+
+
+def history(warehouse: Warehouse[Any], table: TableRef) -> set[Version]:
+    """The versions the table holds."""
+    where = ".".join(q(part) for part in (table.schema, table.name) if part)
+    rows = warehouse.query(f"SELECT k, v, valid_from, valid_to, is_current FROM {where}")
+    return {
+        (r["k"], r["v"], r["valid_from"], r["valid_to"], r["is_current"]) for r in rows.to_pylist()
+    }
+
+
+def replay(warehouse: Warehouse[Any], loads: list[list[Change]], table: TableRef) -> set[Version]:
+    """Load every batch in turn; the history left (none when no load had a row)."""
+    for number, changes in enumerate(loads):
+        load(warehouse, number, changes, table=table)
+    return history(warehouse, table) if loads and any(loads) else set()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -116,14 +142,29 @@ def test_scd2_history_matches_replaying_every_change_in_time_order(
         )
         with warehouse:
             warehouse.open()
-            for number, changes in enumerate(loads):
-                load(warehouse, number, changes)
-            stored: set[Version] = set()
-            if loads and any(loads):
-                table = warehouse.query(
-                    "SELECT k, v, valid_from, valid_to, is_current FROM dim"
-                ).to_pylist()
-                stored = {
-                    (r["k"], r["v"], r["valid_from"], r["valid_to"], r["is_current"]) for r in table
-                }
+            stored = replay(warehouse, loads, TableRef("dim"))
     assert stored == reference(loads)
+
+
+@pytest.fixture
+def pg_warehouse(pg_url: str, tmp_path: Path) -> Iterator[PostgresWarehouse]:
+    """An open PostgreSQL warehouse on this test's own database."""
+    spec = PostgresSpec(type="postgres", connection=SecretStr(libpq_url(pg_url)))
+    warehouse = PostgresWarehouse(spec, WarehouseContext(tmp_path, lambda p: tmp_path / p))
+    warehouse.open()
+    yield warehouse
+    warehouse.close()
+
+
+# The warehouse (one database) serves every example: each loads into a new schema of its own.
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(loads=histories())
+def test_scd2_history_on_postgres_matches_replaying_every_change_in_time_order(
+    pg_warehouse: PostgresWarehouse, loads: list[list[Change]]
+) -> None:
+    table = TableRef("dim", f"h_{uuid.uuid4().hex[:12]}")
+    assert replay(pg_warehouse, loads, table) == reference(loads)

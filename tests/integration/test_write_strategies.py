@@ -7,7 +7,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from sluiceway.core.errors import ConfigError
@@ -16,19 +15,31 @@ from sluiceway.core.status import RunStatus
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from tests.conftest import WritePipeline
+from tests.integration.warehouse_targets import ENGINES, Target, make_target
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=ENGINES)
+def target(request: pytest.FixtureRequest, project: Path) -> Target:
+    """The warehouse each test loads into: DuckDB, then PostgreSQL."""
+    return make_target(request, project)
+
+
+@pytest.fixture
+def pipeline(write_pipeline: WritePipeline, target: Target) -> WritePipeline:
+    """Write a pipeline (the YAML of :func:`source`) loading into the ``target`` warehouse."""
+
+    def write(text: str) -> Path:
+        return write_pipeline(f"{text.rstrip()}\n{target.yaml(indent=8)}")
+
+    return write
 
 
 def run(registry: Registry, path: Path) -> RunResult:
     result = PipelineRunner(registry.load(path), registry=registry, bus=EventBus()).run()
     assert result.status is RunStatus.SUCCEEDED, [s.error for s in result.steps]
     return result
-
-
-def rows(project: Path, sql: str) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(project / ".sluiceway" / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def source(extra: str, *, write: str = "merge", columns: str = "{}") -> str:
@@ -51,15 +62,15 @@ def source(extra: str, *, write: str = "merge", columns: str = "{}") -> str:
 
 
 def test_hard_delete_removes_flagged_keys_and_the_flag_rows_load_nothing(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,name,deleted\n1,ann,false\n2,bob,false\n3,cy,false\n")
-    path = write_pipeline(source("delete: {column: deleted}"))
+    path = pipeline(source("delete: {column: deleted}"))
     run(registry, path)
     csv.write_text("id,name,deleted\n2,bob,true\n3,cyd,false\n4,dee,false\n9,nobody,true\n")
     second = run(registry, path).steps[0]
-    assert rows(project, "SELECT id, name FROM customers ORDER BY id") == [
+    assert target.rows("SELECT id, name FROM customers ORDER BY id") == [
         (1, "ann"),
         (3, "cyd"),
         (4, "dee"),
@@ -69,46 +80,45 @@ def test_hard_delete_removes_flagged_keys_and_the_flag_rows_load_nothing(
 
 
 def test_delete_values_and_the_last_change_per_key_wins(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,name,op\n1,ann,I\n2,bob,I\n")
-    path = write_pipeline(source("delete: {column: op, values: [D, X]}"))
+    path = pipeline(source("delete: {column: op, values: [D, X]}"))
     run(registry, path)
     # Key 1 is deleted then inserted again (the insert is last: it wins); key 2 the reverse.
     csv.write_text("id,name,op\n1,,D\n1,ann2,I\n2,bob2,U\n2,,X\n")
     run(registry, path)
-    assert rows(project, "SELECT id, name, op FROM customers ORDER BY id") == [(1, "ann2", "I")]
+    assert target.rows("SELECT id, name, op FROM customers ORDER BY id") == [(1, "ann2", "I")]
 
 
 def test_soft_delete_keeps_the_row_with_its_time_and_a_return_clears_it(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,name,deleted\n1,ann,false\n2,bob,false\n")
-    path = write_pipeline(source("delete: {column: deleted, mode: soft}"))
+    path = pipeline(source("delete: {column: deleted, mode: soft}"))
     run(registry, path)
     csv.write_text("id,name,deleted\n2,,true\n")
     second = run(registry, path).steps[0]
     assert second.rows_deleted == 1
-    assert rows(
-        project,
+    assert target.rows(
         "SELECT id, name, deleted, _sluiceway_deleted_at IS NOT NULL FROM customers ORDER BY id",
     ) == [(1, "ann", False, False), (2, "bob", True, True)]
     # Deleting it again changes nothing; bringing it back clears the mark.
     assert run(registry, path).steps[0].rows_deleted == 0
     csv.write_text("id,name,deleted\n2,bob,false\n")
     run(registry, path)
-    assert rows(project, "SELECT name, _sluiceway_deleted_at FROM customers WHERE id = 2") == [
+    assert target.rows("SELECT name, _sluiceway_deleted_at FROM customers WHERE id = 2") == [
         ("bob", None)
     ]
 
 
 def test_delete_without_a_marker_column_is_a_config_error(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline
 ) -> None:
     (project / "customers.csv").write_text("id,name\n1,ann\n")
-    path = write_pipeline(source("delete: {mode: hard}"))
+    path = pipeline(source("delete: {mode: hard}"))
     result = PipelineRunner(registry.load(path), registry=registry, bus=EventBus()).run()
     error = result.steps[0].error
     assert isinstance(error, ConfigError)
@@ -119,15 +129,15 @@ def test_delete_without_a_marker_column_is_a_config_error(
 
 
 def test_snapshot_diff_gives_inserts_updates_and_deletes(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,name\n1,ann\n2,bob\n3,cy\n")
-    path = write_pipeline(source("cdc: snapshot"))
+    path = pipeline(source("cdc: snapshot"))
     run(registry, path)
     csv.write_text("id,name\n1,ann\n3,cyd\n4,dee\n")
     step = run(registry, path).steps[0]
-    assert rows(project, "SELECT id, name FROM customers ORDER BY id") == [
+    assert target.rows("SELECT id, name FROM customers ORDER BY id") == [
         (1, "ann"),
         (3, "cyd"),
         (4, "dee"),
@@ -144,29 +154,29 @@ def test_snapshot_diff_gives_inserts_updates_and_deletes(
 
 
 def test_an_empty_snapshot_is_refused_and_the_table_kept(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,name\n1,ann\n2,bob\n")
-    path = write_pipeline(source("cdc: snapshot", columns="{id: BIGINT, name: VARCHAR}"))
+    path = pipeline(source("cdc: snapshot", columns="{id: BIGINT, name: VARCHAR}"))
     run(registry, path)
     csv.write_text("id,name\n")
     result = PipelineRunner(registry.load(path), registry=registry, bus=EventBus()).run()
     assert result.status is RunStatus.FAILED
     assert "would delete all 2 row(s)" in str(result.steps[0].error)
-    assert rows(project, "SELECT count(*) FROM customers") == [(2,)]
+    assert target.rows("SELECT count(*) FROM customers") == [(2,)]
 
 
 def test_snapshot_with_soft_deletes_marks_missing_keys(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,name\n1,ann\n2,bob\n")
-    path = write_pipeline(source("cdc: snapshot\ndelete: {mode: soft}"))
+    path = pipeline(source("cdc: snapshot\ndelete: {mode: soft}"))
     run(registry, path)
     csv.write_text("id,name\n1,ann\n")
     run(registry, path)
-    assert rows(project, "SELECT id, _sluiceway_deleted_at IS NULL FROM customers ORDER BY id") == [
+    assert target.rows("SELECT id, _sluiceway_deleted_at IS NULL FROM customers ORDER BY id") == [
         (1, True),
         (2, False),
     ]
@@ -186,12 +196,12 @@ def scd2(extra: str = "scd2: {changed_at: changed}") -> str:
 
 
 def test_scd2_versions_close_and_a_late_older_change_lands_in_history(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     header = "id,city,changed\n"
     csv.write_text(header + "1,Oslo,2024-01-01 00:00:00\n2,Rome,2024-01-01 00:00:00\n")
-    path = write_pipeline(scd2())
+    path = pipeline(scd2())
     run(registry, path)
     csv.write_text(header + "1,Bergen,2024-03-01 00:00:00\n")
     second = run(registry, path).steps[0]
@@ -199,67 +209,66 @@ def test_scd2_versions_close_and_a_late_older_change_lands_in_history(
     # A change from February arrives late: it goes between January and March.
     csv.write_text(header + "1,Tromso,2024-02-01 00:00:00\n")
     run(registry, path)
-    assert rows(project, HISTORY) == [
+    assert target.rows(HISTORY) == [
         (1, "Oslo", "2024-01-01 00:00:00", "2024-02-01 00:00:00", False),
         (1, "Tromso", "2024-02-01 00:00:00", "2024-03-01 00:00:00", False),
         (1, "Bergen", "2024-03-01 00:00:00", None, True),
         (2, "Rome", "2024-01-01 00:00:00", None, True),
     ]
-    hashes = rows(project, "SELECT count(DISTINCT row_hash), count(*) FROM customers")
+    hashes = target.rows("SELECT count(DISTINCT row_hash), count(*) FROM customers")
     assert hashes == [(4, 4)]
 
 
 def test_scd2_rerunning_a_batch_or_resending_the_same_row_adds_no_version(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     header = "id,city,changed\n"
     batch = header + "1,Oslo,2024-01-01 00:00:00\n1,Bergen,2024-03-01 00:00:00\n"
     csv.write_text(batch)
-    path = write_pipeline(scd2())
+    path = pipeline(scd2())
     run(registry, path)
-    before = rows(project, "SELECT *, _sluiceway_load_id FROM customers ORDER BY valid_from")
+    before = target.rows("SELECT *, _sluiceway_load_id FROM customers ORDER BY valid_from")
     again = run(registry, path).steps[0]
     assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 2)
     # The same data with a later change time is no change either.
     csv.write_text(header + "1,Bergen,2024-05-01 00:00:00\n")
     run(registry, path)
-    after = rows(project, "SELECT *, _sluiceway_load_id FROM customers ORDER BY valid_from")
+    after = target.rows("SELECT *, _sluiceway_load_id FROM customers ORDER BY valid_from")
     assert after == before
 
 
 def test_scd2_delete_closes_the_current_version_and_a_return_opens_a_new_one(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     header = "id,city,changed,gone\n"
     csv.write_text(header + "1,Oslo,2024-01-01 00:00:00,false\n")
-    path = write_pipeline(scd2("scd2: {changed_at: changed}\ndelete: {column: gone}"))
+    path = pipeline(scd2("scd2: {changed_at: changed}\ndelete: {column: gone}"))
     run(registry, path)
     csv.write_text(header + "1,,2024-02-01 00:00:00,true\n")
     assert run(registry, path).steps[0].rows_deleted == 1
     assert run(registry, path).steps[0].rows_deleted == 0  # the same delete again: nothing
     csv.write_text(header + "1,Oslo,2024-04-01 00:00:00,false\n")
     run(registry, path)
-    assert rows(project, HISTORY) == [
+    assert target.rows(HISTORY) == [
         (1, "Oslo", "2024-01-01 00:00:00", "2024-02-01 00:00:00", False),
         (1, "Oslo", "2024-04-01 00:00:00", None, True),
     ]
 
 
 def test_scd2_without_a_change_column_versions_by_load_time(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,city\n1,Oslo\n")
-    path = write_pipeline(source("cdc: snapshot", write="scd2"))
+    path = pipeline(source("cdc: snapshot", write="scd2"))
     run(registry, path)
     csv.write_text("id,city\n1,Bergen\n2,Rome\n")
     run(registry, path)
     csv.write_text("id,city\n2,Rome\n")
     run(registry, path)
-    history = rows(
-        project,
+    history = target.rows(
         "SELECT id, city, valid_to IS NULL, is_current FROM customers ORDER BY id, valid_from",
     )
     assert history == [
@@ -270,13 +279,13 @@ def test_scd2_without_a_change_column_versions_by_load_time(
 
 
 def test_scd2_into_a_table_without_history_columns_is_refused(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,city,changed\n1,Oslo,2024-01-01 00:00:00\n")
-    run(registry, write_pipeline(source("", columns=SCD2_COLUMNS)))
+    run(registry, pipeline(source("", columns=SCD2_COLUMNS)))
     result = PipelineRunner(
-        registry.load(write_pipeline(scd2())), registry=registry, bus=EventBus()
+        registry.load(pipeline(scd2())), registry=registry, bus=EventBus()
     ).run()
     error = result.steps[0].error
     assert isinstance(error, ConfigError)
@@ -287,14 +296,14 @@ def test_scd2_into_a_table_without_history_columns_is_refused(
 
 
 def test_insert_overwrite_replaces_only_the_partitions_the_rows_fall_in(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text(
         "id,sold_at,amount\n1,2024-01-01 10:00:00,5\n2,2024-01-01 11:00:00,6\n"
         "3,2024-01-02 09:00:00,7\n"
     )
-    path = write_pipeline(
+    path = pipeline(
         source(
             "partition: {column: sold_at}",
             write="insert_overwrite",
@@ -305,20 +314,20 @@ def test_insert_overwrite_replaces_only_the_partitions_the_rows_fall_in(
     # Day 1 again (one row now) and a new day 3: day 2 stays as it was.
     csv.write_text("id,sold_at,amount\n7,2024-01-01 12:00:00,9\n8,2024-01-03 08:00:00,1\n")
     step = run(registry, path).steps[0]
-    assert rows(project, "SELECT id FROM customers ORDER BY id") == [(3,), (7,), (8,)]
+    assert target.rows("SELECT id FROM customers ORDER BY id") == [(3,), (7,), (8,)]
     assert (step.rows_inserted, step.rows_deleted) == (2, 2)
     assert "2 partition(s) overwritten (2 row(s) replaced)" in step.notes
     # Running it again replaces the same partitions with the same rows.
     run(registry, path)
-    assert rows(project, "SELECT id FROM customers ORDER BY id") == [(3,), (7,), (8,)]
+    assert target.rows("SELECT id FROM customers ORDER BY id") == [(3,), (7,), (8,)]
 
 
 def test_insert_overwrite_by_month(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,day\n1,2024-01-05\n2,2024-01-20\n3,2024-02-01\n")
-    path = write_pipeline(
+    path = pipeline(
         source(
             "partition: {column: day, granularity: month}",
             write="insert_overwrite",
@@ -328,20 +337,20 @@ def test_insert_overwrite_by_month(
     run(registry, path)
     csv.write_text("id,day\n4,2024-01-31\n")
     run(registry, path)
-    assert rows(project, "SELECT id FROM customers ORDER BY id") == [(3,), (4,)]
+    assert target.rows("SELECT id FROM customers ORDER BY id") == [(3,), (4,)]
 
 
 def test_soft_delete_takes_its_time_from_the_at_column(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline, target: Target
 ) -> None:
     csv = project / "customers.csv"
     csv.write_text("id,name,deleted,changed\n1,ann,false,2024-01-01 00:00:00\n")
     options = "delete: {column: deleted, mode: soft, at: changed}"
-    path = write_pipeline(source(options, columns="{changed: TIMESTAMP}"))
+    path = pipeline(source(options, columns="{changed: TIMESTAMP}"))
     run(registry, path)
     csv.write_text("id,name,deleted,changed\n1,,true,2024-02-03 04:05:06\n")
     run(registry, path)
-    assert rows(project, "SELECT _sluiceway_deleted_at::VARCHAR FROM customers") == [
+    assert target.rows("SELECT _sluiceway_deleted_at::VARCHAR FROM customers") == [
         ("2024-02-03 04:05:06+00",)
     ]
 
@@ -362,19 +371,19 @@ def test_soft_delete_takes_its_time_from_the_at_column(
     ],
 )
 def test_write_options_that_do_not_fit_are_config_errors(
-    registry: Registry, write_pipeline: WritePipeline, write: str, options: str, message: str
+    registry: Registry, pipeline: WritePipeline, write: str, options: str, message: str
 ) -> None:
-    path = write_pipeline(source(options, write=write))
+    path = pipeline(source(options, write=write))
     with pytest.raises(ConfigError) as caught:
         registry.load(path)
     assert message in str(caught.value)
 
 
 def test_scd2_with_soft_deletes_is_refused(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline
 ) -> None:
     (project / "customers.csv").write_text("id,city,gone\n1,Oslo,false\n")
-    path = write_pipeline(source("delete: {column: gone, mode: soft}", write="scd2"))
+    path = pipeline(source("delete: {column: gone, mode: soft}", write="scd2"))
     result = PipelineRunner(registry.load(path), registry=registry, bus=EventBus()).run()
     error = result.steps[0].error
     assert isinstance(error, ConfigError)
@@ -382,10 +391,10 @@ def test_scd2_with_soft_deletes_is_refused(
 
 
 def test_a_calendar_granularity_needs_a_time_column(
-    project: Path, registry: Registry, write_pipeline: WritePipeline
+    project: Path, registry: Registry, pipeline: WritePipeline
 ) -> None:
     (project / "customers.csv").write_text("id,region\n1,7\n")
-    path = write_pipeline(
+    path = pipeline(
         source("partition: {column: region, granularity: month}", write="insert_overwrite")
     )
     result = PipelineRunner(registry.load(path), registry=registry, bus=EventBus()).run()

@@ -18,7 +18,7 @@ from tests.spec_helpers import csv_source, places, problems, single
 
 pytestmark = pytest.mark.unit
 
-BUILTIN_TYPES = "csv, excel, json, ndjson, parquet, postgres_cdc, xlsx"
+BUILTIN_TYPES = "csv, excel, json, mysql, ndjson, parquet, postgres, postgres_cdc, xlsx"
 
 
 # --- every problem at once ---------------------------------------------------------------------
@@ -261,8 +261,8 @@ def test_allowed_types_come_from_the_registry(
     issue = single(registry, path)
 
     assert issue.message == (
-        "unknown type 'mongo'; allowed types: csv, excel, fake, json, ndjson, parquet, "
-        "postgres_cdc, xlsx"
+        "unknown type 'mongo'; allowed types: csv, excel, fake, json, mysql, ndjson, parquet, "
+        "postgres, postgres_cdc, xlsx"
     )
 
 
@@ -280,7 +280,7 @@ def test_unknown_warehouse_type(registry: Registry, write_pipeline: WritePipelin
     issue = single(registry, path)
 
     assert places([issue]) == [(3, 9, "warehouse.type")]
-    assert issue.message == "Input should be 'duckdb', got 'snowflake'"
+    assert issue.message == "unknown type 'snowflake'; allowed types: duckdb, postgres"
 
 
 def test_warehouse_without_type(registry: Registry, write_pipeline: WritePipeline) -> None:
@@ -296,8 +296,8 @@ def test_warehouse_without_type(registry: Registry, write_pipeline: WritePipelin
 
     issue = single(registry, path)
 
-    assert places([issue]) == [(2, 1, "warehouse.type")]
-    assert issue.message == "missing required key 'type'"
+    assert places([issue]) == [(2, 1, "warehouse")]
+    assert issue.message == "missing `type`; allowed types: duckdb, postgres"
 
 
 # --- missing keys and cross-field rules --------------------------------------------------------

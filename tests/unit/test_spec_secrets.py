@@ -123,8 +123,8 @@ def test_an_unknown_type_from_the_environment_is_not_echoed(
 
     assert (issue.line, issue.column, issue.path) == (4, 11, "sources.orders.type")
     assert issue.message == (
-        "unknown type (value not shown); allowed types: csv, excel, json, ndjson, parquet, "
-        "postgres_cdc, xlsx"
+        "unknown type (value not shown); allowed types: csv, excel, json, mysql, ndjson, "
+        "parquet, postgres, postgres_cdc, xlsx"
     )
 
 

@@ -39,6 +39,10 @@ state_app = typer.Typer(
     help="Cursors of incremental sources, committed with their rows.", no_args_is_help=True
 )
 app.add_typer(state_app, name="state")
+config_app = typer.Typer(
+    help="The resolved configuration and where each value came from.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
 
 
 class _TableOrCommand(TyperGroup):
@@ -85,8 +89,17 @@ def main_options(
         Literal["json", "console"] | None,
         typer.Option("--log-format", help="Log every event to stderr as JSON or text."),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="The profile of the pipeline files to apply (dev, staging, prod ...); "
+            "default: $SLUICEWAY_PROFILE, else `dev` when a file defines it.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = CliState(debug=debug, log_format=log_format)
+    ctx.obj = CliState(debug=debug, log_format=log_format, profile=profile)
 
 
 @app.command()
@@ -180,6 +193,10 @@ def query(
     write: Annotated[
         bool, typer.Option("--write", help="Allow statements that change the warehouse.")
     ] = False,
+    native: Annotated[
+        bool,
+        typer.Option("--native", help="Send the SQL as written, in the warehouse's own dialect."),
+    ] = False,
 ) -> None:
     """Run SQL against the warehouse and print the result."""
     from sluiceway.cli.commands.query import run_query
@@ -191,7 +208,35 @@ def query(
         pipeline=pipeline,
         limit=limit if output == "table" else None,
         write=write,
+        native=native,
     )
+
+
+@app.command()
+def explain(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="SQL in DuckDB's dialect (see --native).")],
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", "-p", help="Use this pipeline's warehouse.")
+    ] = None,
+    analyze: Annotated[
+        bool,
+        typer.Option(
+            "--analyze", help="Run the statement to measure it (rolled back: nothing changes)."
+        ),
+    ] = False,
+    output: Annotated[
+        Literal["tree", "json"], typer.Option("--format", "-f", help="Output format.")
+    ] = "tree",
+    native: Annotated[
+        bool,
+        typer.Option("--native", help="Send the SQL as written, in the warehouse's own dialect."),
+    ] = False,
+) -> None:
+    """Show the warehouse's plan of a query (PostgreSQL: EXPLAIN (ANALYZE, BUFFERS))."""
+    from sluiceway.cli.commands.explain import run_explain
+
+    run_explain(_state(ctx), sql, pipeline=pipeline, analyze=analyze, output=output, native=native)
 
 
 PipelineOption = Annotated[
@@ -607,6 +652,25 @@ def demo_generate(
     day = dt.date.fromisoformat(as_of) if as_of else None
     with interruptible():
         generate_data(out.resolve(), scale=scale, seed=seed, as_of=day)
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    pipeline: PipelineArg = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="The profile to apply (default: as for every command)."),
+    ] = None,
+    output_format: Annotated[
+        Literal["yaml", "json"], typer.Option("--format", "-f", help="Output format.")
+    ] = "yaml",
+) -> None:
+    """The pipeline's resolved configuration (profile merged, ${VAR} and ${secret:NAME}
+    substituted, defaults filled in) with where each value came from; secrets show as ***."""
+    from sluiceway.cli.commands.config import show
+
+    show(_state(ctx), pipeline, profile=profile, output_format=output_format)
 
 
 def run_cli(argv: list[str] | None = None) -> int:

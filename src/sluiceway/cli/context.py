@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class CliState:
     debug: bool = False
     log_format: str | None = None
+    profile: str | None = None  # --profile; else $SLUICEWAY_PROFILE, else `dev` if defined
     cwd: Path = field(default_factory=Path.cwd)
     _registry: Registry | None = field(default=None, repr=False)
 
@@ -34,7 +35,21 @@ class CliState:
         """The pipeline a PIPELINE argument names (a file or a name; none: the project file)."""
         from sluiceway.spec.project import resolve_pipeline
 
-        return self.registry.load(resolve_pipeline(target, self.cwd))
+        return self.load_file(resolve_pipeline(target, self.cwd))
+
+    def load_file(self, file: Path, *, profile: str | None = None) -> LoadedPipeline:
+        """Load ``file`` with the selected profile (``profile``, else ``--profile``, else the
+        loader's default: ``$SLUICEWAY_PROFILE``, else ``dev`` if the file defines it)."""
+        from sluiceway.engine.registry import DEFAULT_WAREHOUSE
+        from sluiceway.spec.loader import load_pipeline
+
+        # Registry.load takes no profile (yet): the same call, with the profile passed on
+        return load_pipeline(
+            file,
+            self.registry.pipeline_model,
+            default_warehouse=DEFAULT_WAREHOUSE,
+            profile=profile or self.profile,
+        )
 
     @property
     def root(self) -> Path:
@@ -47,7 +62,7 @@ class CliState:
         from sluiceway.spec.project import PROJECT_FILE
 
         main = self.root / PROJECT_FILE
-        return self.registry.load(main) if main.is_file() else None
+        return self.load_file(main) if main.is_file() else None
 
     def state_dir(self) -> Path:
         """Where run history lives: the project file's ``state_dir``, else ``.sluiceway``."""

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sluiceway.core.errors import SluicewayError
+from sluiceway.core.redaction import redact
 from sluiceway.engine.runner import RunResult
 from sluiceway.meta.records import RunRecord, StepRecord
 
@@ -47,17 +48,18 @@ def stderr() -> Console:
 
 
 def print_error(error: BaseException, *, debug: bool) -> None:
-    """One paragraph, no traceback unless ``--debug``."""
+    """One paragraph, no traceback unless ``--debug``; every known secret shows as ``***``."""
     console = stderr()
     if debug:
         kept = getattr(error, "__sluiceway_traceback__", None)
         text = kept or "".join(traceback.format_exception(error))
-        console.print(Text(text, style="dim"))
+        console.print(Text(redact(text), style="dim"))
     if isinstance(error, SluicewayError):
-        console.print(Text("Error: ", style="bold red") + Text(error.render()))
+        console.print(Text("Error: ", style="bold red") + Text(redact(error.render())))
     else:
         console.print(
-            Text("Unexpected error: ", style="bold red") + Text(f"{type(error).__name__}: {error}")
+            Text("Unexpected error: ", style="bold red")
+            + Text(redact(f"{type(error).__name__}: {error}"))
         )
         if not debug:
             console.print("Run again with --debug for the traceback, and please report it.")
@@ -162,7 +164,7 @@ def steps_table(run: RunRecord, steps: Sequence[StepRecord]) -> Table:
             _n(step.rows_out),
             _n(step.rows_rejected),
             _duration(step.duration_s),
-            Text(step.error_message or "", style="red"),
+            Text(redact(step.error_message or ""), style="red"),
         )
     return table
 

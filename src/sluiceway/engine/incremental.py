@@ -18,9 +18,10 @@ first one, without ``initial_value``) and are skipped, and counted, on the other
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 
 from sluiceway.core.errors import ConfigError
 from sluiceway.engine.periods import PERIODS_STATE, Periods
+from sluiceway.sources.base import CursorBounds
 from sluiceway.sources.files.tracking import FILES_STATE, FileTracker
 from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.warehouses.base import Load
@@ -63,6 +65,44 @@ def _plain(value: Any) -> Any:
     if isinstance(value, timedelta):
         return value.total_seconds()
     return value if isinstance(value, int | float | str) else str(value)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d")
+
+
+def _bound(value: Any) -> Any:
+    """A cursor value (from YAML, the CLI or the stored JSON) as a Python value a database
+    driver binds: a number, a date or a datetime; ``None`` when it reads as none of them."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | datetime | date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        if _ISO_DATE.match(text):
+            return date.fromisoformat(text)
+        if _ISO_TIMESTAMP.match(text):
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        return None
+
+
+def _behind(value: Any, lookback: timedelta | float) -> Any:
+    """``value`` moved ``lookback`` back, never later than the engine's own bound; ``None``
+    when the two do not fit together (the engine reports that itself)."""
+    if isinstance(lookback, timedelta):
+        if isinstance(value, datetime):
+            return value - lookback
+        if isinstance(value, date):  # whole days: round down, never up
+            return (datetime.combine(value, time()) - lookback).date()
+        return None
+    if isinstance(value, int | float):
+        return value - lookback
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +156,33 @@ class Cursor:
         self.window = window
         self.stored_periods = periods
         self.periods: Periods | None = None
+
+    def read_bounds(self) -> CursorBounds | None:
+        """The bounds :meth:`filter` will apply, before the column's type is known, for a
+        source that can filter where it reads (a SQL ``WHERE``); ``None`` when unbounded.
+
+        Values are Python values (numbers, dates, datetimes). One that does not read as such,
+        or a lookback that does not fit it, leaves that side unbounded: the source then reads
+        more than needed, and this cursor's filter stays exact and reports the problem.
+        """
+        lower: Any = None
+        inclusive = True
+        if self.window is not None:
+            lower, upper = _bound(self.window[0]), _bound(self.window[1])
+        else:
+            upper = _bound(self.spec.end_value)
+            if self.stored is not None:
+                lookback = self.spec.lookback_delta()
+                last = _bound(self.stored)
+                if lookback is None:
+                    lower, inclusive = last, False
+                elif last is not None:
+                    lower = _behind(last, lookback)
+            else:
+                lower = _bound(self.spec.initial_value)
+        if lower is None and upper is None:
+            return None
+        return CursorBounds(self.column, lower=lower, lower_inclusive=inclusive, upper=upper)
 
     def filter(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
         schema = reader.schema

@@ -8,8 +8,9 @@ published as events; the progress display, the JSON log and the metadata store l
 from __future__ import annotations
 
 import hashlib
+import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from sluiceway.core.errors import (
     CancelledError,
     ConfigError,
     SluicewayError,
+    WarehouseUnavailableError,
     classify,
 )
 from sluiceway.core.events import Event, EventBus, EventKind
@@ -72,6 +74,7 @@ class StepResult:
     schema_notes: tuple[str, ...] = ()  # what the contract did (columns added, variants, ...)
     quality: dict[str, Any] | None = None  # score, rules run and failed, rows quarantined
     notes: tuple[str, ...] = ()  # what incremental reading did (cursor, rows skipped)
+    attempts: int = 1  # tries: a transient warehouse failure runs the step again
 
     @property
     def rows_loaded(self) -> int:
@@ -125,6 +128,7 @@ class StepResult:
             "schema_version": self.schema_version,
             "schema_notes": list(self.schema_notes),
             "notes": list(self.notes),
+            "attempts": self.attempts,
             "quality": self.quality,
             "error": error_text(self.error) if self.error else None,
             "error_class": classify(self.error).value if self.error else None,
@@ -198,8 +202,10 @@ class PipelineRunner:
         quality: QualityLog | None = None,
         replay: Mapping[str, SourceReplay] | None = None,
         backfill: Backfill | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.pipeline = pipeline
+        self.sleep = sleep  # waits between attempts (tests inject a clock)
         self.registry = registry
         self.bus = bus
         self.cancel = cancel or CancelToken()
@@ -238,11 +244,12 @@ class PipelineRunner:
                 WarehouseContext(self.pipeline.state_dir, self.pipeline.resolve),
             )
             warehouse.open()
-            for name in names:
-                step = self._run_step(name, warehouse)
-                result.steps.append(step)
-                if isinstance(step.error, CancelledError | KeyboardInterrupt):
-                    break
+            with warehouse.run_lock(self.pipeline.name, run_id=self.run_id):
+                for name in names:
+                    step = self._attempt(name, warehouse)
+                    result.steps.append(step)
+                    if isinstance(step.error, CancelledError | KeyboardInterrupt):
+                        break
         except SluicewayError as exc:
             result.error = exc
         finally:
@@ -284,14 +291,34 @@ class PipelineRunner:
             )
         return [name for name in sources if name in select]
 
-    def _run_step(self, name: str, warehouse: Warehouse[Any]) -> StepResult:
+    def _attempt(self, name: str, warehouse: Warehouse[Any]) -> StepResult:
+        """Run a step; when the warehouse went away under it (a connection lost mid-load: the
+        load rolled back, nothing of it committed) run it again from its source, after a
+        backoff, as many times as the warehouse's retry policy allows."""
+        policy = warehouse.retry_policy
+        delays = policy.delays() if policy is not None else iter(())
+        attempt = 1
+        while True:
+            step = self._run_step(name, warehouse, attempt=attempt)
+            if not isinstance(step.error, WarehouseUnavailableError) or self.cancel.cancelled:
+                return step
+            delay = next(delays, None)
+            if delay is None:
+                return step
+            self.sleep(delay)
+            attempt += 1
+
+    def _run_step(self, name: str, warehouse: Warehouse[Any], *, attempt: int = 1) -> StepResult:
         spec = self.pipeline.spec
         settings = spec.settings(name)
         load_id = new_id()
-        step = StepResult(name=name, table=str(settings.table), status=StepStatus.RUNNING)
+        step = StepResult(
+            name=name, table=str(settings.table), status=StepStatus.RUNNING, attempts=attempt
+        )
         self._publish(
             EventKind.STEP_STARTED,
             name,
+            attempt=attempt,
             kind="load",
             target=step.table,
             source_type=spec.sources[name].type,
@@ -371,7 +398,10 @@ class PipelineRunner:
             )
             step.schema_version = self._register(warehouse, plan, loaded.load_id, name)
             step.schema_notes = plan.notes
-            step.committed(loaded, notes=(*(tracking.notes() if tracking else ()), *ctx.notes))
+            step.committed(
+                loaded,
+                notes=(*(tracking.notes() if tracking else ()), *ctx.notes, *loaded.notes),
+            )
         except NothingNew as nothing:
             self._nothing_new(step, ctx, warehouse, nothing)
         except (SluicewayError, KeyboardInterrupt) as exc:
@@ -405,6 +435,7 @@ class PipelineRunner:
             EventKind.STEP_FINISHED,
             step.name,
             status=step.status.value,
+            attempt=step.attempts,
             target=step.table,
             rows_in=step.rows_read,
             rows_out=step.rows_loaded,
@@ -490,6 +521,8 @@ class PipelineRunner:
             self._window(settings)  # a backfill of a source without a cursor: an error
             return source.read(ctx), None
         tracking = self._tracking(warehouse, settings, ctx)
+        if tracking.cursor is not None:  # a SQL source puts them in its WHERE; the filter stays
+            ctx.cursor = tracking.cursor.read_bounds()
         reader = source.read(ctx)
         if tracking.cursor is not None:
             reader = tracking.cursor.filter(reader)
@@ -509,6 +542,7 @@ class PipelineRunner:
             "snapshot": settings.snapshot,
             "scd2": settings.scd2,
             "partition": settings.partition,
+            "partition_by": settings.partition_by,
         }
         if settings.write == "scd2" and settings.scd2 is None:
             options["scd2"] = Scd2Spec()

@@ -2,6 +2,7 @@
 
 Each line carries the event name, run_id, pipeline, step and the event's data (rows, durations,
 errors). ``--log-format json`` writes them to stderr so stdout stays free for command output.
+Every secret the loader registered is redacted from every field (:mod:`sluiceway.core.redaction`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from typing import Any, Literal, TextIO
 import structlog
 
 from sluiceway.core.events import Event, EventKind
+from sluiceway.core.redaction import redact_deep
 
 LogFormat = Literal["json", "console"]
 
 _WARNINGS = {EventKind.ROWS_REJECTED}
+
+
+def _redact_secrets(_logger: Any, _method: str, event_dict: Any) -> Any:
+    """No secret reaches a log line: every registered one shows as ``***``."""
+    return redact_deep(event_dict)
 
 
 class EventLogger:
@@ -30,6 +37,7 @@ class EventLogger:
             processors=[
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+                _redact_secrets,
                 renderer,
             ],
         )

@@ -1,7 +1,8 @@
 """Write run and step records to the metadata store, from events.
 
 Progress (``batch_staged``) is written at most once a second per step, so live runs are visible
-to ``sluiceway runs`` and the console without a database write per batch.
+to ``sluiceway runs`` and the console without a database write per batch. Error messages are
+stored with every registered secret redacted.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from sluiceway.core.clock import monotonic
 from sluiceway.core.errors import ErrorClass
 from sluiceway.core.events import Event, EventKind
+from sluiceway.core.redaction import redact, redact_deep
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.meta.store import MetaStore
 
@@ -19,6 +21,7 @@ class MetaRecorder:
     def __init__(self, store: MetaStore) -> None:
         self._store = store
         self._last_progress: dict[tuple[str, str], float] = {}
+        self._attempts: dict[tuple[str, str], int] = {}  # the attempt running, per step
 
     def __call__(self, event: Event) -> None:
         data = event.data
@@ -29,7 +32,9 @@ class MetaRecorder:
                 trigger=str(data.get("trigger", "cli")),
                 config_hash=data.get("config_hash"),
                 started_at=event.at,
-                details={"steps": list(data.get("steps", [])), "warehouse": data.get("warehouse")},
+                details=redact_deep(
+                    {"steps": list(data.get("steps", [])), "warehouse": data.get("warehouse")}
+                ),
             )
         elif event.kind is EventKind.RUN_FINISHED:
             self._store.finish_run(
@@ -40,15 +45,19 @@ class MetaRecorder:
                 rows_rejected=int(data.get("rows_rejected", 0)),
                 bytes_in=int(data.get("bytes_in", 0)),
                 error_class=_error_class(data.get("error_class")),
-                error_message=data.get("error_message"),
+                error_message=_redacted(data.get("error_message")),
                 finished_at=event.at,
             )
         elif event.kind is EventKind.STEP_STARTED and event.step is not None:
+            # A transient failure runs a step again: each try is its own attempt row.
+            attempt = int(data.get("attempt", 1))
+            self._attempts[(event.run_id, event.step)] = attempt
             self._store.start_step(
                 event.run_id,
                 event.step,
                 kind=str(data.get("kind", "load")),
                 target=data.get("target"),
+                attempt=attempt,
             )
         elif event.kind is EventKind.BATCH_STAGED and event.step is not None:
             key = (event.run_id, event.step)
@@ -58,6 +67,7 @@ class MetaRecorder:
                 self._store.update_step(
                     event.run_id,
                     event.step,
+                    attempt=self._attempts.get(key, 1),
                     rows_in=int(data.get("rows", 0)),
                     bytes_in=int(data.get("input_bytes") or 0),
                 )
@@ -67,19 +77,25 @@ class MetaRecorder:
                 event.run_id,
                 event.step,
                 StepStatus(data["status"]),
+                attempt=self._attempts.pop((event.run_id, event.step), 1),
                 rows_in=int(data.get("rows_in", 0)),
                 rows_out=int(data.get("rows_out", 0)),
                 rows_rejected=int(data.get("rows_rejected", 0)),
                 bytes_in=int(data.get("bytes_in", 0)),
                 load_id=data.get("load_id"),
                 error_class=_error_class(data.get("error_class")),
-                error_message=data.get("error_message"),
+                error_message=_redacted(data.get("error_message")),
                 details={
                     "rows_inserted": data.get("rows_inserted", 0),
                     "rows_updated": data.get("rows_updated", 0),
                     "duration_s": data.get("duration_s"),
                 },
             )
+
+
+def _redacted(message: str | None) -> str | None:
+    """Error messages are stored without secrets: the store outlives the process."""
+    return redact(message) if message else message
 
 
 def _error_class(value: object) -> ErrorClass | None:

@@ -14,6 +14,8 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from sluiceway.core.sql_compile import compile_sql
+
 READ_DIALECT = "duckdb"
 
 
@@ -32,8 +34,9 @@ class SqlRunner(Protocol):
 
 
 def render(expression: exp.Expr, dialect: str) -> str:
-    """The SQL text of ``expression`` in ``dialect`` (built in DuckDB's)."""
-    return expression.sql(dialect=dialect)
+    """The SQL text of ``expression`` in ``dialect`` (built in DuckDB's), through the compile
+    step (:func:`sluiceway.core.sql_compile.compile_sql`): DuckDB's text is sqlglot's as is."""
+    return compile_sql(expression, dialect)
 
 
 class DuckDBRunner:

@@ -80,6 +80,32 @@ class CancelToken:
             raise CancelledError(f"run {self.reason}")
 
 
+@dataclass(frozen=True, slots=True)
+class CursorBounds:
+    """The cursor values an incremental read needs, for a source that can filter where it reads.
+
+    A database source puts them in its ``WHERE`` (as bound parameters), so a large table is not
+    shipped row by row only for the engine to drop what an earlier load took. It is a pre-filter
+    and may be ignored: the engine's own cursor filter still runs on every batch, exactly, and
+    tracks the largest value. A source must therefore never filter *more* than this says.
+
+    The rows wanted have ``column`` at or past ``lower`` (past it only, when not
+    ``lower_inclusive``) and before ``upper`` (exclusive); ``None`` means no bound on that side.
+    Values are Python values: ``int``, ``float``, ``date`` or ``datetime`` (naive, or aware for
+    a zoned cursor). Rows whose cursor is NULL are wanted only when there is no lower bound.
+    """
+
+    column: str
+    lower: Any = None
+    lower_inclusive: bool = True
+    upper: Any = None
+
+    @property
+    def keeps_nulls(self) -> bool:
+        """Whether rows with a NULL cursor are wanted (a read without a lower bound)."""
+        return self.lower is None
+
+
 @dataclass
 class ReadContext:
     """What a source needs to read: its settings, where paths resolve, where rejects go."""
@@ -103,6 +129,8 @@ class ReadContext:
     # what this one loaded.
     on_commit: list[Callable[[], None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for the run report (where a cursor stands)
+    # An incremental read's cursor bounds, for a source that filters where it reads (SQL).
+    cursor: CursorBounds | None = None
 
     def files(self, patterns: str | Sequence[str]) -> list[Path]:
         """The files a file source reads: every match, or those no load read yet."""

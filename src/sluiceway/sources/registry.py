@@ -58,5 +58,16 @@ def builtin_sources() -> SourceRegistry:
     from sluiceway.sources.files.json import JsonSource
     from sluiceway.sources.files.parquet import ParquetSource
     from sluiceway.sources.postgres_cdc import PostgresCdcSource
+    from sluiceway.sources.sql import MySqlSource, PostgresSource
 
-    return SourceRegistry([CsvSource, JsonSource, ParquetSource, ExcelSource, PostgresCdcSource])
+    return SourceRegistry(
+        [
+            CsvSource,
+            JsonSource,
+            ParquetSource,
+            ExcelSource,
+            PostgresCdcSource,
+            PostgresSource,
+            MySqlSource,
+        ]
+    )

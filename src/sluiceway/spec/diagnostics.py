@@ -3,8 +3,8 @@
 Each error becomes a :class:`ConfigIssue` with the file position, the field path as the user wrote
 it (``sources.orders.delimiter``, without pydantic's union tags), what is wrong, and what is
 allowed: the valid keys of that block (with a "did you mean"), the valid values of a choice, or the
-valid source kinds. Values of secret fields, and values that came from the environment, are never
-echoed back.
+valid source kinds. Values of secret fields, and values that came from the environment or the
+secrets file, are never echoed back.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ def issues_from_errors(
         kind = error["type"]
         path, rest = _data_path(error["loc"], data)
         block = path
-        if kind == "union_tag_invalid" and isinstance(_data_at(data, path), dict):
+        if kind == "union_tag_invalid" and isinstance(data_at(data, path), dict):
             path = (*path, "type")  # point at the unknown type, not at the block's first key
         on_key = rest[:1] == ("[key]",)  # the mapping key itself is wrong (a source's name)
         if on_key:
             rest = ()
-        secret = _is_secret(model, path, data) or path in from_env
+        secret = is_secret_path(model, path, data) or path in from_env
         message = _message(error, model, data, block, rest, secret=secret)
         at_key = on_key or kind in ("extra_forbidden", "missing", "union_tag_not_found")
         position = doc.position(path, key=at_key)
@@ -177,7 +177,8 @@ def _union_tags(model: type[BaseModel], path: Path, data: Any) -> list[str]:
     return sorted(tags)
 
 
-def _is_secret(model: type[BaseModel], path: Path, data: Any) -> bool:
+def is_secret_path(model: type[BaseModel], path: Path, data: Any) -> bool:
+    """Whether the field at ``path`` of ``data`` is a secret (a ``SecretStr``) in ``model``."""
     if not path:
         return False
     annotation = _annotation_at(model, path, data)
@@ -186,14 +187,15 @@ def _is_secret(model: type[BaseModel], path: Path, data: Any) -> bool:
 
 def _model_at(model: type[BaseModel], path: Path, data: Any) -> type[BaseModel] | None:
     annotation = _annotation_at(model, path, data) if path else model
-    node = _data_at(data, path)
+    node = data_at(data, path)
     for candidate in _flatten(annotation, node) if annotation is not None else []:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
 
 
-def _data_at(data: Any, path: Path) -> Any:
+def data_at(data: Any, path: Path) -> Any:
+    """The value at ``path`` inside ``data``; None when the path does not exist."""
     for part in path:
         found, data = _child(data, part)
         if not found:
@@ -209,7 +211,7 @@ def _annotation_at(model: type[BaseModel], path: Path, data: Any) -> Any:
     current: Any = model
     for depth, part in enumerate(path):
         nxt: Any = None
-        for option in _flatten(current, _data_at(data, path[:depth])):
+        for option in _flatten(current, data_at(data, path[:depth])):
             if isinstance(option, type) and issubclass(option, BaseModel):
                 field = _field(option, str(part))
                 if field is not None:

@@ -1,4 +1,4 @@
-"""Read a pipeline file: YAML → interpolation → typed models, every problem reported at once.
+"""Read a pipeline file: YAML → profile → interpolation → typed models, every problem at once.
 
 The loader collects all problems (syntax, duplicate keys, unset variables, validation, cross-field
 checks) and raises one :class:`ConfigError` listing each with ``file:line:column``, the field
@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from sluiceway.core.errors import ConfigError, ConfigIssue
+from sluiceway.core.redaction import register_secrets
 from sluiceway.spec.diagnostics import issues_from_errors, render_path
-from sluiceway.spec.interpolate import interpolate
+from sluiceway.spec.interpolate import Interpolation, resolve_references
 from sluiceway.spec.models import PipelineSpec, SourceSettings
+from sluiceway.spec.profiles import ProfileMerge, merge_profile
 from sluiceway.spec.project import project_root
+from sluiceway.spec.provenance import Provenance, mapping_paths
+from sluiceway.spec.secret_fields import (
+    masked_paths,
+    plain_secret_problems,
+    resolved_secrets,
+    secret_values,
+)
+from sluiceway.spec.secrets import SecretsFile, secrets_file_path
 from sluiceway.spec.yaml_positions import Path as YamlPath
 from sluiceway.spec.yaml_positions import PositionedDocument, YamlSyntaxError, load_positioned
 
@@ -35,6 +45,8 @@ class LoadedPipeline:
     base_dir: Path  # relative paths in the file resolve against this
     root: Path  # the project root
     state_dir: Path  # run history, the default warehouse
+    # where each value came from (``sluiceway config show``); names and positions, no values
+    provenance: Provenance | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -54,61 +66,36 @@ def load_pipeline(
     default_warehouse: Mapping[str, Any] | None = None,
     base_dir: Path | None = None,
     state_dir: Path | None = None,
+    profile: str | None = None,
 ) -> LoadedPipeline:
     """Load and validate ``file`` against ``model`` (the registry's parametrised pipeline model).
 
     ``base_dir`` overrides the directory relative paths resolve against and ``state_dir`` the
     state folder (the demo's bundled pipeline uses both); by default they are the file's own
-    directory and ``.sluiceway`` in the project root.
+    directory and ``.sluiceway`` in the project root. ``profile`` selects a profile of the file
+    (default: ``$SLUICEWAY_PROFILE``, else ``dev`` if the file defines it; see
+    :mod:`sluiceway.spec.profiles`). ``env`` (default: the process environment) resolves
+    ``${VAR}``, the profile and the secrets file's location.
     """
     file = file.resolve()
     shown = _shown_name(file)
-    text = _read(file, shown)
-    doc = _parse(text, shown)
-    issues = [
-        ConfigIssue(shown, pos.line, pos.column, render_path(path), "duplicate key")
-        for path, pos in doc.duplicates
-    ]
-    data = doc.data
-    if not isinstance(data, dict):
+    doc = _parse(_read(file, shown), shown)
+    if not isinstance(doc.data, dict):
         raise ConfigError(
             f"{shown} must be a mapping with `pipeline`, `sources` and optionally `warehouse`",
             hint="Run `sluiceway init DIR` to see a working example.",
         )
-    data, problems, from_env = interpolate(data, os.environ if env is None else env)
-    for problem in problems:
-        pos = doc.position(problem.path)
-        issues.append(
-            ConfigIssue(
-                shown,
-                pos.line if pos else None,
-                pos.column if pos else None,
-                render_path(problem.path),
-                problem.message,
-            )
-        )
+    env = os.environ if env is None else env
+    root = project_root(file.parent)
+    resolution = _resolve(doc, shown, env=env, root=root, profile=profile, model=model)
+    issues = resolution.issues
+    data = resolution.interpolation.data
     if "warehouse" not in data and default_warehouse is not None:
         data["warehouse"] = dict(default_warehouse)
-    spec: PipelineSpec[Any, Any] | None = None
-    try:
-        spec = model.model_validate(data)
-    except ValidationError as exc:
-        # a value whose variable is unset is already reported; its stand-in "" is not news
-        unset = {render_path(problem.path) for problem in problems}
-        issues.extend(
-            issue
-            for issue in issues_from_errors(
-                exc.errors(include_url=False),
-                model=model,
-                doc=doc,
-                data=data,
-                file=shown,
-                from_env=from_env,
-            )
-            if issue.path not in unset
-        )
+    spec = _validate(model, resolution, shown)
     if spec is not None:
-        issues.extend(_cross_checks(spec, doc, shown, from_env))
+        register_secrets(secret_values(spec))
+        issues.extend(_cross_checks(spec, resolution.doc, shown, resolution.interpolation.hidden))
     if issues:
         count = len(issues)
         raise ConfigError(
@@ -117,7 +104,6 @@ def load_pipeline(
         )
     assert spec is not None
     base = (base_dir or file.parent).resolve()
-    root = project_root(file.parent)
     if state_dir is not None:
         state = state_dir.resolve()
     elif spec.state_dir:
@@ -125,7 +111,104 @@ def load_pipeline(
         state = state if state.is_absolute() else base / state
     else:
         state = root / STATE_DIR_NAME
-    return LoadedPipeline(spec=spec, file=file, base_dir=base, root=root, state_dir=state)
+    return LoadedPipeline(
+        spec=spec,
+        file=file,
+        base_dir=base,
+        root=root,
+        state_dir=state,
+        provenance=resolution.provenance(shown),
+    )
+
+
+@dataclass
+class _Resolution:
+    """A file between parsing and validation: profile merged, references substituted."""
+
+    doc: PositionedDocument  # positions of the merged file
+    merge: ProfileMerge
+    interpolation: Interpolation
+    secrets_file: Path
+    issues: list[ConfigIssue]
+
+    def issue(self, file: str, path: YamlPath, message: str, *, key: bool = False) -> ConfigIssue:
+        pos = self.doc.position(path, key=key)
+        return ConfigIssue(
+            file, pos.line if pos else None, pos.column if pos else None, render_path(path), message
+        )
+
+    def provenance(self, shown: str) -> Provenance:
+        resolved = self.interpolation
+        return Provenance(
+            file=shown,
+            secrets_file=self.secrets_file,
+            positions=self.doc.values,
+            mappings=frozenset(mapping_paths(resolved.data)),
+            profile=self.merge.name,
+            selected_by=self.merge.selected_by,
+            defined_profiles=self.merge.defined,
+            from_profile=frozenset(self.merge.from_profile),
+            references={path: tuple(refs) for path, refs in resolved.references.items()},
+            masked=frozenset(masked_paths(resolved)),
+        )
+
+
+def _resolve(
+    doc: PositionedDocument,
+    shown: str,
+    *,
+    env: Mapping[str, str],
+    root: Path,
+    profile: str | None,
+    model: type[PipelineSpec[Any, Any]],
+) -> _Resolution:
+    """Merge the selected profile, substitute references, register the secrets they bring."""
+    merge = merge_profile(doc, profile, env)
+    secrets = SecretsFile(secrets_file_path(env), root)
+    interpolation = resolve_references(merge.data, env, secrets=secrets.lookup)
+    resolution = _Resolution(merge.doc, merge, interpolation, secrets.path, issues=[])
+    issues = resolution.issues
+    issues.extend(
+        ConfigIssue(shown, pos.line, pos.column, render_path(path), "duplicate key")
+        for path, pos in doc.duplicates
+    )
+    issues.extend(
+        resolution.issue(shown, path, message, key=key) for path, key, message in merge.problems
+    )
+    issues.extend(resolution.issue(shown, p.path, p.message) for p in interpolation.problems)
+    # registered before validation: a later error message must not show them either
+    register_secrets(resolved_secrets(model, interpolation, env, secrets.used))
+    return resolution
+
+
+def _validate(
+    model: type[PipelineSpec[Any, Any]], resolution: _Resolution, shown: str
+) -> PipelineSpec[Any, Any] | None:
+    """The validated spec, or None; every problem is added to ``resolution.issues``."""
+    resolved = resolution.interpolation
+    data = resolved.data
+    # a value whose reference failed is already reported; its stand-in "" is not news
+    reported = {render_path(problem.path) for problem in resolved.problems}
+    spec: PipelineSpec[Any, Any] | None = None
+    try:
+        spec = model.model_validate(data)
+    except ValidationError as exc:
+        found = issues_from_errors(
+            exc.errors(include_url=False),
+            model=model,
+            doc=resolution.doc,
+            data=data,
+            file=shown,
+            from_env=resolved.hidden,
+        )
+        resolution.issues.extend(issue for issue in found if issue.path not in reported)
+    reported |= {issue.path for issue in resolution.issues}
+    for path, message in plain_secret_problems(
+        model, resolution.merge.data, data, secrets_file=str(resolution.secrets_file)
+    ):
+        if render_path(path) not in reported:
+            resolution.issues.append(resolution.issue(shown, path, message))
+    return spec
 
 
 def _shown_name(file: Path) -> str:

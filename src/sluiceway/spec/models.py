@@ -33,7 +33,7 @@ from sluiceway.spec.contract import SchemaContract, merge_contracts
 from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.spec.models_base import StrictModel
 from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
-from sluiceway.spec.write import DeleteSpec, PartitionSpec, Scd2Spec
+from sluiceway.spec.write import DeleteSpec, PartitionSpec, RangePartitionSpec, Scd2Spec
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -168,6 +168,12 @@ class SourceSpec(StrictModel):
     partition: PartitionSpec | None = Field(
         None, description="`write: insert_overwrite`: the column whose partitions are replaced."
     )
+    partition_by: RangePartitionSpec | None = Field(
+        None,
+        description="Create the table partitioned by ranges of a date or timestamp column "
+        "(warehouses that partition tables: PostgreSQL), e.g. `{column: order_ts, granularity: "
+        "month}`; partitions are created as rows for them arrive.",
+    )
     cdc: Literal["snapshot"] | None = Field(
         None,
         description="`snapshot`: every read is the whole source table; compared with the "
@@ -256,6 +262,7 @@ class PipelineSpec(StrictModel, Generic[S, W]):
             delete=source.delete,
             scd2=source.scd2,
             partition=source.partition,
+            partition_by=source.partition_by,
             snapshot=source.cdc == "snapshot",
         )
 
@@ -279,6 +286,7 @@ class SourceSettings:
     delete: DeleteSpec | None = None
     scd2: Scd2Spec | None = None
     partition: PartitionSpec | None = None
+    partition_by: RangePartitionSpec | None = None
     snapshot: bool = False  # cdc: snapshot
 
     @property

@@ -92,6 +92,16 @@ class Scd2Spec(StrictModel):
         return (self.valid_from, self.valid_to, self.is_current, self.row_hash)
 
 
+class RangePartitionSpec(StrictModel):
+    """How the warehouse partitions the table it creates (PostgreSQL: declarative ``RANGE``
+    partitions, one per period, created as rows for them arrive)."""
+
+    column: str = Field(min_length=1, description="A date or timestamp column.")
+    granularity: Literal["day", "month", "year"] = Field(
+        "month", description="One partition per `day`, `month` or `year`."
+    )
+
+
 class PartitionSpec(StrictModel):
     """The partitions an ``insert_overwrite`` load replaces."""
 

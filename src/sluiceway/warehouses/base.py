@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,12 +28,14 @@ from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import pyarrow as pa
 
+from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
 from sluiceway.core.rejects import Reject, RowRejection
+from sluiceway.core.retry import RetryPolicy
 from sluiceway.quality.sql import SqlRunner
 from sluiceway.schema.contract import SchemaChange
 from sluiceway.spec.models import WarehouseSpec
-from sluiceway.spec.write import DeleteSpec, PartitionSpec, Scd2Spec
+from sluiceway.spec.write import DeleteSpec, PartitionSpec, RangePartitionSpec, Scd2Spec
 
 WriteDisposition = Literal["append", "replace", "merge", "scd2", "insert_overwrite"]
 
@@ -45,6 +48,7 @@ class WarehouseCapabilities:
     transactional_ddl: bool  # CREATE/DROP roll back with the transaction
     single_writer: bool  # one process may write at a time (an embedded file)
     default_schema: str  # where an unqualified table lives
+    range_partitions: bool = False  # creates tables partitioned by ranges (``partition_by``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class LoadRequest:
     truncate: str | None = None
     scd2: Scd2Spec | None = None  # write scd2: the history columns and change time
     partition: PartitionSpec | None = None  # write insert_overwrite: the partitions swapped
+    # How a table this load creates is partitioned (``range_partitions`` warehouses only).
+    partition_by: RangePartitionSpec | None = None
     # An append that replaces a window (a backfill): rows with ``column`` in [start, end) are
     # deleted first. (column, start, end)
     window: tuple[str, Any, Any] | None = None
@@ -99,6 +105,7 @@ class LoadResult:
     delete_marks: int = 0  # staged rows that were deletions (consumed, not loaded)
     versions_closed: int = 0  # scd2: earlier versions given a valid_to by a newer one
     partitions: int = 0  # insert_overwrite: partitions replaced
+    notes: tuple[str, ...] = ()  # what the warehouse did on the way (indexes rebuilt, ...)
 
     @property
     def rows_loaded(self) -> int:
@@ -208,6 +215,12 @@ class Warehouse(ABC, Generic[C]):
         self.config = config
         self.context = context
 
+    @property
+    def retry_policy(self) -> RetryPolicy | None:
+        """How often a step whose load lost the warehouse (a transient failure, rolled back)
+        runs again, and the backoff between tries; ``None``: never (an embedded file)."""
+        return None
+
     def read_state(self, pipeline: str, source: str) -> dict[str, StateValue]:
         """A source's committed state (``_sluiceway.state``), by name."""
         from sqlglot import exp
@@ -247,7 +260,17 @@ class Warehouse(ABC, Generic[C]):
 
     @abstractmethod
     def begin(self, request: LoadRequest) -> Load:
-        """Start a load: a transaction of its own."""
+        """Start a load: a transaction of its own (after :meth:`check`)."""
+
+    def check(self, request: LoadRequest) -> None:
+        """Refuse what this kind cannot do for ``request``, before anything is written."""
+        if request.partition_by is not None and not self.capabilities.range_partitions:
+            raise ConfigError(
+                f"source {request.source!r}: `partition_by` needs a warehouse that partitions "
+                f"tables, and {self.describe()} does not",
+                hint="Remove `partition_by` (DuckDB prunes by min/max on its own), or load "
+                "into PostgreSQL.",
+            )
 
     @abstractmethod
     def table_schema(self, table: TableRef) -> pa.Schema | None:
@@ -260,6 +283,17 @@ class Warehouse(ABC, Generic[C]):
         ``params`` binds values: a sequence for positional placeholders, a mapping for named
         ones (``$name`` in DuckDB).
         """
+
+    def run_lock(self, pipeline: str, *, run_id: str) -> AbstractContextManager[None]:
+        """Held while a run of ``pipeline`` loads into this warehouse, whichever machine runs
+        it (a shared server's lock); raises :class:`PipelineLockedError` when another run holds
+        it. Embedded warehouses have one writer anyway: nothing to hold."""
+        return nullcontext()
+
+    def explain(self, sql: str, *, analyze: bool = False) -> Any:
+        """The warehouse's query plan of ``sql`` (its own dialect) as JSON data; ``analyze``
+        runs the statement to measure it (a write is rolled back)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot explain queries")
 
     def set_state(
         self, pipeline: str, source: str, name: str, value: str | None, *, by: str

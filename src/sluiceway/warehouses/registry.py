@@ -45,5 +45,6 @@ class WarehouseRegistry:
 
 def builtin_warehouses() -> WarehouseRegistry:
     from sluiceway.warehouses.duckdb.warehouse import DuckDBWarehouse
+    from sluiceway.warehouses.postgres.warehouse import PostgresWarehouse
 
-    return WarehouseRegistry([DuckDBWarehouse])
+    return WarehouseRegistry([DuckDBWarehouse, PostgresWarehouse])

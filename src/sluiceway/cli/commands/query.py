@@ -6,6 +6,7 @@ from typing import Any
 
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
+from sluiceway.core.sql_compile import compile_sql
 from sluiceway.warehouses.base import Warehouse
 
 
@@ -23,9 +24,12 @@ def run_query(
     pipeline: str | None,
     limit: int | None,
     write: bool,
+    native: bool = False,
 ) -> None:
     with open_warehouse(state, pipeline, read_only=not write) as warehouse:
-        result = warehouse.query(sql)
+        # Written in DuckDB's dialect, like every SQL in a pipeline; compiled for the warehouse.
+        text = sql if native else compile_sql(sql, warehouse.capabilities.dialect)
+        result = warehouse.query(text)
     if output == "csv":
         render.write_csv(result)
     elif output == "json":

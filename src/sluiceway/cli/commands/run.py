@@ -9,9 +9,12 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+from rich.markup import escape
+
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
 from sluiceway.core.events import EventBus
+from sluiceway.core.redaction import redact, redact_deep
 from sluiceway.core.status import RunStatus
 from sluiceway.engine.incremental import Backfill
 from sluiceway.engine.quality_store import MetaQualityLog
@@ -97,10 +100,12 @@ def execute(
         if interrupted and result.status is RunStatus.CANCELLED:
             raise KeyboardInterrupt  # the CLI says "Interrupted." and exits with 130
     for subscriber, error in bus.errors:
-        err.print(f"[yellow]warning:[/] {type(subscriber).__name__} failed: {error}")
+        err.print(
+            f"[yellow]warning:[/] {type(subscriber).__name__} failed: {escape(redact(str(error)))}"
+        )
     if as_json:
         if print_json:
-            sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+            sys.stdout.write(json.dumps(redact_deep(result.as_dict()), indent=2) + "\n")
     else:
         _print_summary(state, result)
     return result

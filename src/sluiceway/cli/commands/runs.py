@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
+from rich.text import Text
+
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
+from sluiceway.core.redaction import redact, redact_deep
 from sluiceway.core.status import RunStatus
 from sluiceway.meta.store import MetaStore
 
@@ -19,7 +22,8 @@ def list_runs(
             limit=limit, pipeline=pipeline, status=RunStatus(status) if status else None
         )
     if as_json:
-        sys.stdout.write(json.dumps([render.record_dict(r) for r in runs], indent=2) + "\n")
+        records = [render.record_dict(r) for r in runs]
+        sys.stdout.write(json.dumps(redact_deep(records), indent=2) + "\n")
         return
     if not runs:
         render.stdout().print("No runs yet. `sluiceway run` starts one.")
@@ -34,9 +38,9 @@ def show_run(state: CliState, run_id: str, *, as_json: bool) -> None:
     if as_json:
         payload = render.record_dict(run)
         payload["steps"] = [render.record_dict(s) for s in steps]
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        sys.stdout.write(json.dumps(redact_deep(payload), indent=2) + "\n")
         return
     out = render.stdout()
     out.print(render.steps_table(run, steps))
     if run.error_message:
-        out.print(f"[red]{run.error_message}[/]")
+        out.print(Text(redact(run.error_message), style="red"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
+from sluiceway.core.redaction import redact
 from sluiceway.warehouses.base import WarehouseContext
 
 
@@ -17,7 +19,7 @@ def validate(state: CliState, target: str | None) -> None:
     )
     out = render.stdout()
     out.print(f"[green]✓[/] {pipeline.file} is valid: pipeline [bold]{spec.pipeline}[/]")
-    out.print(f"  warehouse: {warehouse.describe()}")
+    out.print(f"  warehouse: {escape(redact(warehouse.describe()))}")
     out.print(f"  state:     {pipeline.state_dir}")
     table = Table(title="sources")
     for column in ("source", "type", "table", "write", "key", "input"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -120,6 +121,7 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
         return self._con
 
     def begin(self, request: LoadRequest) -> Load:
+        self.check(request)
         schema = request.table.schema
         if schema is not None:
             # Outside the load's transaction: two parallel loads creating one schema would
@@ -164,6 +166,20 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
         return table
+
+    def explain(self, sql: str, *, analyze: bool = False) -> Any:
+        options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+        con = self.connection.cursor()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            rows = con.execute(f"EXPLAIN ({options}) {sql}").fetchall()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"explain failed: {str(exc).strip().splitlines()[0]}") from exc
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")  # EXPLAIN ANALYZE of a write must not keep it
+            con.close()
+        return json.loads(rows[0][1]) if rows else None
 
     def set_state(
         self, pipeline: str, source: str, name: str, value: str | None, *, by: str

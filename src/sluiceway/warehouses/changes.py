@@ -1,4 +1,5 @@
-"""The parts of a keyed load that go beyond "the last row per key wins", in DuckDB SQL.
+"""The parts of a keyed load that go beyond "the last row per key wins", in DuckDB-dialect SQL
+that every warehouse runs through its compile step (``sluiceway.core.sql_compile``).
 
 All of it runs inside the load's transaction, on its staging tables:
 

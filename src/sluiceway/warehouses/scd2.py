@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from sluiceway.core.errors import ConfigError
 from sluiceway.core.sql_quoting import quote_identifier as q
 from sluiceway.spec.write import Scd2Spec
-from sluiceway.warehouses.duckdb.changes import (
+from sluiceway.warehouses.changes import (
     DELETED_HASH,
     SEQ_COLUMN,
     Changes,
@@ -187,8 +187,9 @@ class Scd2:
         target = self.changes.target
         self.changes.guard_empty_snapshot(incoming, live=f"t.{self.current}")
         keys = ", ".join(f"t.{q(k)}" for k in self.keys)
+        names = ", ".join([*(q(k) for k in self.keys), "__vf", "__del", "__hash"])
         self.count(
-            f"INSERT INTO {incoming} BY NAME SELECT {keys}, $now AS __vf, "
+            f"INSERT INTO {incoming} ({names}) SELECT {keys}, $now AS __vf, "
             f"true AS __del, {literal(DELETED_HASH)} AS __hash FROM {target} AS t "
             f"WHERE t.{self.current} AND NOT EXISTS (SELECT 1 FROM {incoming} AS s "
             f"WHERE {key_match(self.keys, 's', 't')})",
@@ -212,23 +213,32 @@ class Scd2:
 
     def _timeline(self, incoming: str, existing: str, timeline: str) -> None:
         managed = {c.lower() for c in self.spec.columns()}
+        helpers = ("__vf", "__del", "__hash")
         kept = [c for c in self.columns("old") if c.lower() not in managed and c != "__hash"]
-        old_columns = ", ".join(f"o.{q(c)}" for c in kept)
+        arriving = [c for c in self.columns("inc") if c not in helpers]
+        names = list(dict.fromkeys([*kept, *arriving]))
+        key_names = set(self.keys)
+
+        def pick(alias: str, held: Sequence[str]) -> str:
+            # Branches of the union list the same columns in the same order (no BY NAME, which
+            # only DuckDB has): a column a branch lacks is NULL there.
+            return ", ".join(f"{alias}.{q(c)}" if c in held else f"NULL AS {q(c)}" for c in names)
+
         keys = ", ".join(q(k) for k in self.keys)
-        o_keys = ", ".join(f"o.{q(k)}" for k in self.keys)
         successor = key_match(self.keys, "n", "o")
         self.count(
             f"""CREATE TABLE {timeline} AS
             WITH entries AS (
-                SELECT {old_columns}, o.{self.vf} AS __vf, false AS __del, o.__hash,
+                SELECT {pick("o", kept)}, o.{self.vf} AS __vf, false AS __del, o.__hash,
                        0 AS __src FROM {existing} AS o
-                UNION ALL BY NAME
-                SELECT {o_keys}, o.{self.vt} AS __vf, true AS __del,
-                       {literal(DELETED_HASH)} AS __hash, 0 AS __src
+                UNION ALL
+                SELECT {pick("o", [c for c in kept if c in key_names])}, o.{self.vt} AS __vf,
+                       true AS __del, {literal(DELETED_HASH)} AS __hash, 0 AS __src
                 FROM {existing} AS o WHERE o.{self.vt} IS NOT NULL AND NOT EXISTS
                     (SELECT 1 FROM {existing} AS n WHERE {successor} AND n.{self.vf} = o.{self.vt})
-                UNION ALL BY NAME
-                SELECT *, 1 AS __src FROM {incoming}
+                UNION ALL
+                SELECT {pick("s", arriving)}, s.__vf, s.__del, s.__hash, 1 AS __src
+                FROM {incoming} AS s
             ), one AS (
                 SELECT * FROM entries
                 QUALIFY row_number() OVER (PARTITION BY {keys}, __vf ORDER BY __src DESC) = 1

@@ -1,0 +1,112 @@
+"""Load SQL (DuckDB's dialect) as PostgreSQL text, and a runner of sqlglot expressions."""
+
+from __future__ import annotations
+
+import contextlib
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sluiceway.core.sql_compile import compile_sql
+from sluiceway.warehouses.bookkeeping import STAGING_SCHEMA
+from sluiceway.warehouses.postgres.types import arrow_type
+
+if TYPE_CHECKING:
+    import psycopg
+
+DIALECT = "postgres"
+_STAGING_CREATE = f'CREATE TABLE "{STAGING_SCHEMA}".'
+
+
+@lru_cache(maxsize=2048)
+def to_postgres(sql: str, *, params: bool) -> str:
+    """DuckDB-dialect ``sql`` as PostgreSQL; ``$name`` parameters become psycopg's
+    ``%(name)s`` (and a literal ``%`` is doubled) when ``params``. Helper tables in the
+    staging schema are UNLOGGED: they never outlive their transaction, so they skip the WAL."""
+    text = compile_sql(sql, DIALECT, params=params)
+    if sql.startswith(_STAGING_CREATE):
+        text = "CREATE UNLOGGED TABLE" + text[len("CREATE TABLE") :]
+    return text
+
+
+def arrow_rows(cursor: psycopg.Cursor[Any]) -> pa.Table:
+    """The rows of an executed query as Arrow, typed by the columns' PostgreSQL types."""
+    description = cursor.description or []
+    names = [d.name for d in description]
+    types = [_column_arrow(cursor, d) for d in description]
+    rows = cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    arrays = []
+    for values, type_ in zip(columns, types, strict=True):
+        try:
+            arrays.append(pa.array(list(values), type_))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
+    return pa.Table.from_arrays(arrays, names=_unique(names))
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        result.append(name if count == 0 else f"{name}_{count}")
+    return result
+
+
+_ALIASES = {
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "time": "time without time zone",
+    "bool": "boolean",
+    "int2": "smallint",
+    "int4": "integer",
+    "int8": "bigint",
+    "float4": "real",
+    "float8": "double precision",
+    "varchar": "text",
+    "bpchar": "text",
+}
+
+
+def _column_arrow(cursor: psycopg.Cursor[Any], column: Any) -> pa.DataType:
+    info = cursor.adapters.types.get(column.type_code)
+    if info is None:
+        return pa.string()
+    name = _ALIASES.get(info.name, info.name)
+    if name == "numeric" and column.precision is not None:
+        name = f"numeric({column.precision},{column.scale})"
+    type_ = arrow_type(name)
+    return pa.list_(type_) if column.type_code == info.array_oid else type_
+
+
+class PostgresRunner:
+    """A :class:`~sluiceway.quality.sql.SqlRunner` over one psycopg connection (a load's open
+    transaction, or a connection of the pool): expressions compiled to PostgreSQL."""
+
+    dialect = DIALECT
+
+    def __init__(self, conn: psycopg.Connection[Any], translate: Any = None) -> None:
+        self._conn = conn
+        self._translate = translate  # a context manager factory turning psycopg errors
+
+    def fetch(self, query: exp.Expr) -> pa.Table:
+        with self._guard(), self._conn.cursor() as cursor:
+            cursor.execute(compile_sql(query, DIALECT))
+            return arrow_rows(cursor)
+
+    def execute(self, statement: exp.Expr) -> int:
+        with self._guard(), self._conn.cursor() as cursor:
+            cursor.execute(compile_sql(statement, DIALECT))
+            if cursor.description:
+                row = cursor.fetchone()
+                return int(row[0]) if row and isinstance(row[0], int) else 0
+            return max(int(cursor.rowcount), 0)
+
+    def _guard(self) -> Any:
+        if self._translate is None:
+            return contextlib.nullcontext()
+        return self._translate("running quality SQL")

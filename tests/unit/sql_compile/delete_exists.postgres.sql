@@ -1,0 +1,1 @@
+DELETE FROM "main"."items" AS t WHERE EXISTS(SELECT 1 FROM "_sluiceway_staging"."items__latest" AS s WHERE s."id" = t."id" AND COALESCE(CAST(s."deleted" AS BOOLEAN), FALSE))

@@ -1,0 +1,1 @@
+SELECT COUNT(*) AS n, MAX(amount) AS top FROM orders

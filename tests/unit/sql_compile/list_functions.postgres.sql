@@ -1,0 +1,1 @@
+SELECT CARDINALITY(tags) AS n, CARDINALITY(tags) AS n2, CARDINALITY(ARRAY[1, 2, 3]) AS three, LENGTH(name) AS chars, LENGTH('abc') AS text_len, CASE WHEN tags IS NULL THEN NULL ELSE COALESCE('x' = ANY(tags), FALSE) END AS has_x, CASE WHEN tags IS NULL OR name IS NULL THEN NULL ELSE COALESCE(name = ANY(tags), FALSE) END AS has_name FROM people

@@ -1,0 +1,1 @@
+SELECT region, kind FROM orders ORDER BY ALL DESC

@@ -1,0 +1,1 @@
+SELECT * FROM items WHERE id = %s AND name NOT LIKE '%%x%%'

@@ -1,0 +1,1 @@
+DELETE FROM "main"."sales" AS t WHERE CAST(DATE_TRUNC('MONTH', t."day") AS DATE) IN (SELECT DISTINCT CAST(DATE_TRUNC('MONTH', s."day") AS DATE) FROM "_sluiceway_staging"."sales" AS s) OR (CAST(DATE_TRUNC('MONTH', t."day") AS DATE) IS NULL AND EXISTS(SELECT 1 FROM "_sluiceway_staging"."sales" AS s WHERE CAST(DATE_TRUNC('MONTH', s."day") AS DATE) IS NULL))

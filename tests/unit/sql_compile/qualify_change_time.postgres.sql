@@ -1,0 +1,1 @@
+CREATE TABLE "_sluiceway_staging"."dim__inc0" AS SELECT DISTINCT ON (s."k", COALESCE(s."ts", CAST(%(now)s AS TIMESTAMP))) s."k", s."ts", s."v", COALESCE(s."ts", CAST(%(now)s AS TIMESTAMP)) AS __vf FROM "_sluiceway_staging"."dim" AS s ORDER BY s."k", COALESCE(s."ts", CAST(%(now)s AS TIMESTAMP)), s."__sluiceway_seq" DESC NULLS LAST

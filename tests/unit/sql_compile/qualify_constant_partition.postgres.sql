@@ -1,0 +1,1 @@
+CREATE TABLE "_sluiceway_staging"."dim__inc0" AS SELECT DISTINCT ON (s."k") s."k", s."v", %(now)s AS __vf, COALESCE(CAST(s."gone" AS BOOLEAN), FALSE) AS __del FROM "_sluiceway_staging"."dim" AS s ORDER BY s."k", s."__sluiceway_seq" DESC NULLS LAST

@@ -1,0 +1,1 @@
+SELECT k, seq FROM events WHERE seq = 1 UNION ALL (SELECT DISTINCT ON (k) k, seq FROM events ORDER BY k, seq DESC NULLS LAST)

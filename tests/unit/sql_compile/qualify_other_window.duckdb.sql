@@ -1,0 +1,4 @@
+SELECT k, seq, seq - 1 FROM events
+QUALIFY rank() OVER (PARTITION BY k ORDER BY ts DESC) = 1 AND k > 0
+ORDER BY k DESC
+LIMIT 10

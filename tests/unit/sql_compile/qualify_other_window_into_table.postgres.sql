@@ -1,0 +1,1 @@
+CREATE TABLE ranked AS SELECT k, seq FROM (SELECT e.k, e.seq, RANK() OVER (PARTITION BY e.k ORDER BY e.ts DESC NULLS LAST) = 1 AS _q FROM events AS e) AS _t WHERE _q

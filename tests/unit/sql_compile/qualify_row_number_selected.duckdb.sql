@@ -1,0 +1,1 @@
+SELECT k, seq, row_number() OVER (PARTITION BY k ORDER BY seq) AS rn FROM events QUALIFY rn = 1

@@ -1,0 +1,1 @@
+SELECT k, seq, rn FROM (SELECT k, seq, ROW_NUMBER() OVER (PARTITION BY k ORDER BY seq) AS rn, ROW_NUMBER() OVER (PARTITION BY k ORDER BY seq) = 1 AS _q FROM events) AS _t WHERE _q

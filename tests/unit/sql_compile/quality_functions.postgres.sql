@@ -1,0 +1,1 @@
+SELECT SUM(CAST(email IS NULL AS INT)) AS nulls, TO_CHAR(ts, 'YYYY-MM') AS month, DATE_PART('epoch', ts) AS seconds, DATE_TRUNC('MONTH', ts) AS month_start, a IS NOT DISTINCT FROM b AS same, code ~ '^[A-Z]{2}-[0-9]+$' AS code_ok FROM orders GROUP BY 2, 3, 4, 5, 6

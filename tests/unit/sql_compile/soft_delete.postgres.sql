@@ -1,0 +1,1 @@
+UPDATE "main"."items" AS t SET "_sluiceway_deleted_at" = COALESCE(s."changed", %(now)s), "deleted" = s."deleted" FROM "_sluiceway_staging"."items__latest" AS s WHERE s."id" = t."id" AND COALESCE(CAST(s."deleted" AS BOOLEAN), FALSE) AND t."_sluiceway_deleted_at" IS NULL

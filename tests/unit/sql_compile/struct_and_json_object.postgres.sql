@@ -1,0 +1,1 @@
+SELECT JSONB_BUILD_OBJECT('a', 1, 'b', JSONB_BUILD_OBJECT('c', 'x')) AS packed, JSONB_BUILD_OBJECT('k', 2, 'l', ARRAY[1, 2]) AS literal, JSON_BUILD_OBJECT('n', name) AS as_json, JSON_BUILD_OBJECT('k', 1, 'v', name) AS object, CAST(JSON_BUILD_OBJECT('k', id) AS TEXT) AS object_text FROM people

@@ -1,0 +1,1 @@
+CREATE TABLE "_sluiceway_staging"."dim__inc" AS SELECT s.*, CASE WHEN s.__del THEN '(deleted)' ELSE MD5(CAST(JSON_BUILD_OBJECT('id', s."id", 'city', s."city") AS TEXT)) END AS __hash FROM "_sluiceway_staging"."dim__inc0" AS s

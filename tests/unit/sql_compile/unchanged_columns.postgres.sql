@@ -1,0 +1,1 @@
+UPDATE "_sluiceway_staging"."items__latest" AS s SET "v" = CASE WHEN CASE WHEN s."_sluiceway_unchanged" IS NULL THEN NULL ELSE COALESCE('v' = ANY(s."_sluiceway_unchanged"), FALSE) END THEN t."v" ELSE s."v" END FROM "main"."items" AS t WHERE s."id" = t."id" AND CARDINALITY(s."_sluiceway_unchanged") > 0
