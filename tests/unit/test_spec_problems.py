@@ -161,8 +161,8 @@ def test_unknown_top_level_key(registry: Registry, write_pipeline: WritePipeline
     assert places(issues) == [(1, 1, "sources"), (2, 1, "sorces")]
     assert issues[0].message == "missing required key 'sources'"
     assert issues[1].message == (
-        "unknown key 'sorces' (did you mean 'sources'?); allowed keys: "
-        "defaults, description, pipeline, quality, sources, state_dir, warehouse"
+        "unknown key 'sorces' (did you mean 'sources'?); allowed keys: defaults, description, "
+        "execution, pipeline, quality, schedule, sources, state_dir, warehouse"
     )
 
 

@@ -43,6 +43,10 @@ config_app = typer.Typer(
     help="The resolved configuration and where each value came from.", no_args_is_help=True
 )
 app.add_typer(config_app, name="config")
+breakers_app = typer.Typer(
+    help="Circuit breakers per endpoint: `sluiceway breakers` lists them.", no_args_is_help=False
+)
+app.add_typer(breakers_app, name="breakers")
 
 
 class _TableOrCommand(TyperGroup):
@@ -152,7 +156,7 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 20,
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p")] = None,
     status: Annotated[
-        Literal["running", "succeeded", "failed", "cancelled"] | None,
+        Literal["running", "paused", "succeeded", "failed", "cancelled"] | None,
         typer.Option("--status"),
     ] = None,
     as_json: JsonOption = False,
@@ -671,6 +675,130 @@ def config_show(
     from sluiceway.cli.commands.config import show
 
     show(_state(ctx), pipeline, profile=profile, output_format=output_format)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Run what is due now (catching up missed runs by each pipeline's policy), "
+            "wait for those runs, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Run the project's scheduled pipelines until Ctrl-C (cron or interval, with catch-up)."""
+    from sluiceway.cli.commands.serve import serve as serve_schedules
+
+    with interruptible():
+        code = serve_schedules(_state(ctx), once=once)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def schedules(
+    ctx: typer.Context,
+    last: Annotated[
+        int, typer.Option("--last", "-n", min=0, help="Scheduled runs shown per pipeline.")
+    ] = 5,
+    as_json: JsonOption = False,
+) -> None:
+    """List scheduled pipelines: schedule, next and last fire time, last scheduled runs."""
+    from sluiceway.cli.commands.schedules import list_schedules
+
+    list_schedules(_state(ctx), as_json=as_json, last=last)
+
+
+RunIdArg = Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")]
+
+
+@app.command()
+def plan(ctx: typer.Context, pipeline: PipelineArg = None, as_json: JsonOption = False) -> None:
+    """The steps a run executes, by level (a level runs after the one above it), with why each
+    waits for another (depends_on, references, a rule, a foreign key) and what it holds."""
+    from sluiceway.cli.commands.control import show_plan
+
+    show_plan(_state(ctx), pipeline, as_json=as_json)
+
+
+@app.command()
+def dag(
+    ctx: typer.Context,
+    pipeline: PipelineArg = None,
+    fmt: Annotated[
+        Literal["mermaid", "dot", "png", "svg"],
+        typer.Option("--format", "-f", help="mermaid or dot (text), png or svg (a picture)."),
+    ] = "mermaid",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write to this file (png/svg: needed on a terminal)."),
+    ] = None,
+) -> None:
+    """Draw the plan's DAG: steps by level, edges labelled with why (see docs/dag.md)."""
+    from sluiceway.cli.commands.dag import draw_dag
+
+    draw_dag(_state(ctx), pipeline, fmt=fmt, out=out)
+
+
+@app.command()
+def pause(ctx: typer.Context, run_id: RunIdArg) -> None:
+    """Pause a running run (from any terminal): its steps hold at their next batch."""
+    from sluiceway.cli.commands.control import send
+
+    send(_state(ctx), run_id, "pause")
+
+
+@app.command()
+def resume(ctx: typer.Context, run_id: RunIdArg) -> None:
+    """Resume a paused run where it held."""
+    from sluiceway.cli.commands.control import send
+
+    send(_state(ctx), run_id, "resume")
+
+
+@app.command()
+def cancel(ctx: typer.Context, run_id: RunIdArg) -> None:
+    """Cancel a running or paused run: loads in progress roll back, committed steps stay."""
+    from sluiceway.cli.commands.control import send
+
+    send(_state(ctx), run_id, "cancel")
+
+
+@app.command()
+def restart(ctx: typer.Context, run_id: RunIdArg, as_json: JsonOption = False) -> None:
+    """Re-run only the failed, skipped, blocked and cancelled steps of a finished run, as a new
+    run; the steps that committed are not run again."""
+    from sluiceway.cli.commands.control import restart as run_restart
+
+    state = _state(ctx)
+    with interruptible():
+        result = run_restart(state, run_id, as_json=as_json)
+    if result.status.value != "succeeded":
+        raise typer.Exit(1)
+
+
+@breakers_app.callback(invoke_without_command=True)
+def breakers(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Circuit breakers: endpoint, state (closed, open, half-open), failures, last error."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sluiceway.cli.commands.control import list_breakers
+
+    list_breakers(_state(ctx), as_json=as_json)
+
+
+@breakers_app.command("reset")
+def breakers_reset(
+    ctx: typer.Context,
+    endpoint: Annotated[str, typer.Argument(help="The endpoint as `sluiceway breakers` shows it.")],
+) -> None:
+    """Close an endpoint's breaker by hand, once you know the endpoint is back."""
+    from sluiceway.cli.commands.control import reset_breaker
+
+    reset_breaker(_state(ctx), endpoint)
 
 
 def run_cli(argv: list[str] | None = None) -> int:

@@ -28,6 +28,8 @@ Tree::
     │   └── NotFoundError           terminal   a run, step or object does not exist
     ├── PipelineLockedError         transient  another run of the pipeline holds its lock
     ├── CancelledError              terminal   the run was cancelled by the operator
+    ├── StepTimeoutError            transient  a step ran past its timeout
+    ├── CircuitOpenError            transient  an endpoint's circuit breaker is open
     └── UserCodeError               terminal   user code (a transform, a custom rule) raised
 """
 
@@ -237,6 +239,22 @@ class PipelineLockedError(SluicewayError):
 
 class CancelledError(SluicewayError):
     """The operator cancelled the run; committed work stays, the current load rolls back."""
+
+
+class StepTimeoutError(SluicewayError):
+    """A step ran longer than its ``timeout``; it stopped at a batch boundary and rolled back."""
+
+    error_class = ErrorClass.TRANSIENT
+
+
+class CircuitOpenError(SluicewayError):
+    """An endpoint failed too often: its circuit breaker is open, so the step was not tried."""
+
+    error_class = ErrorClass.TRANSIENT
+
+    def __init__(self, message: str, *, endpoint: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.endpoint = endpoint
 
 
 class UserCodeError(SluicewayError):

@@ -30,6 +30,11 @@ class EventKind(StrEnum):
     FILE_STARTED = "file_started"
     SCHEMA_CHANGED = "schema_changed"
     CHECKS_FINISHED = "checks_finished"
+    STEP_RETRYING = "step_retrying"  # a transient failure: the step runs again after a delay
+    CIRCUIT_OPENED = "circuit_opened"  # an endpoint failed too often: its steps are blocked
+    CIRCUIT_CLOSED = "circuit_closed"  # a trial after the cooldown succeeded
+    RUN_PAUSED = "run_paused"
+    RUN_RESUMED = "run_resumed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,14 @@ from enum import StrEnum
 
 class RunStatus(StrEnum):
     RUNNING = "running"
+    PAUSED = "paused"  # the operator paused it: it holds between two batches
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
     @property
     def finished(self) -> bool:
-        return self is not RunStatus.RUNNING
+        return self not in (RunStatus.RUNNING, RunStatus.PAUSED)
 
 
 class StepStatus(StrEnum):

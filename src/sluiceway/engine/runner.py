@@ -1,28 +1,38 @@
 """Run a pipeline: each source is one step, Source → Contract → Stage → Commit.
 
-Steps run one after another for now; a failed step rolls back its own load and the others still
-run, so one bad file does not hold back unrelated tables. Everything the runner does is
-published as events; the progress display, the JSON log and the metadata store listen.
+The steps form a DAG (:mod:`sluiceway.engine.dag`) that :mod:`sluiceway.engine.executor` runs
+in parallel within limits. A failed step rolls back its own load; the steps that need it are
+skipped and the others still run, so one bad file does not hold back unrelated tables. A step
+that fails with a transient error is tried again under its retry policy, unless the circuit
+breaker of the endpoint it blames opens (:mod:`sluiceway.engine.breakers`). Everything the runner
+does is published as events; the progress display, the JSON log and the metadata store listen.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from sluiceway.core.clock import monotonic, utcnow
+from sluiceway.core.durations import format_duration
+from sluiceway.core.endpoints import endpoint_of
 from sluiceway.core.errors import (
     CancelledError,
+    CircuitOpenError,
     ConfigError,
+    ErrorClass,
     SluicewayError,
+    StepTimeoutError,
     WarehouseUnavailableError,
     classify,
 )
@@ -30,8 +40,12 @@ from sluiceway.core.events import Event, EventBus, EventKind
 from sluiceway.core.ids import new_id
 from sluiceway.core.names import COMMIT_TS_COLUMN, LOAD_ID_COLUMN
 from sluiceway.core.rejects import Reject
+from sluiceway.core.retry import RetryPolicy
 from sluiceway.core.status import RunStatus, StepStatus
+from sluiceway.engine.breakers import CircuitBreakers, InMemoryBreakerStore, blamed_endpoint
 from sluiceway.engine.checks import LoadChecks
+from sluiceway.engine.dag import Dag, build_dag, discover_foreign_keys
+from sluiceway.engine.executor import StepExecutor
 from sluiceway.engine.incremental import CURSOR_STATE, Backfill, Cursor, Tracking
 from sluiceway.engine.periods import PERIODS_STATE
 from sluiceway.engine.progress import CountingReader, StepProgress
@@ -203,9 +217,19 @@ class PipelineRunner:
         replay: Mapping[str, SourceReplay] | None = None,
         backfill: Backfill | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        breakers: CircuitBreakers | None = None,
+        rng: random.Random | None = None,
+        restart_of: str | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.sleep = sleep  # waits between attempts (tests inject a clock)
+        self.rng = rng  # the retry jitter (tests make it deterministic)
+        execution = pipeline.spec.execution
+        self.breakers = breakers or CircuitBreakers(InMemoryBreakerStore(), execution.breaker)
+        self.restart_of = restart_of  # the run whose unfinished steps this one re-runs
+        self.dag: Dag | None = None
+        self._steps: dict[str, StepResult] = {}
+        self.interrupted = False
         self.registry = registry
         self.bus = bus
         self.cancel = cancel or CancelToken()
@@ -219,13 +243,17 @@ class PipelineRunner:
         self.run_id = new_id()
 
     def run(self, select: Sequence[str] | None = None) -> RunResult:
-        names = self._selected(select)
+        self.dag = self._plan(select)
         # One run of a pipeline at a time per state folder: a second one is refused before it
         # starts (so it is not recorded); the OS frees the lock if this process dies.
         with PipelineLock(self.pipeline.state_dir, self.pipeline.name, run_id=self.run_id):
-            return self._run(names)
+            return self._run(self.dag)
 
-    def _run(self, names: list[str]) -> RunResult:
+    def plan(self, select: Sequence[str] | None = None) -> Dag:
+        """The DAG this run would execute (``sluiceway plan``)."""
+        return self._plan(select)
+
+    def _run(self, dag: Dag) -> RunResult:
         spec = self.pipeline.spec
         started = utcnow()
         self._publish(
@@ -233,8 +261,10 @@ class PipelineRunner:
             None,
             trigger=self.trigger,
             config_hash=_file_hash(self.pipeline.file),
-            steps=names,
+            steps=dag.order(),
             warehouse=spec.warehouse.type,
+            restart_of=self.restart_of,
+            dag=[[e.parent, e.child] for e in dag.edges],
         )
         result = RunResult(self.run_id, spec.pipeline, RunStatus.RUNNING, started, started)
         warehouse: Warehouse[Any] | None = None
@@ -244,17 +274,24 @@ class PipelineRunner:
                 WarehouseContext(self.pipeline.state_dir, self.pipeline.resolve),
             )
             warehouse.open()
+            opened = warehouse
             with warehouse.run_lock(self.pipeline.name, run_id=self.run_id):
-                for name in names:
-                    step = self._attempt(name, warehouse)
-                    result.steps.append(step)
-                    if isinstance(step.error, CancelledError | KeyboardInterrupt):
-                        break
+                executor = StepExecutor(
+                    dag,
+                    run_step=lambda name: self._attempt(name, opened).status,
+                    not_run=self._not_run,
+                    cancel=self.cancel,
+                    max_workers=spec.execution.max_workers,
+                    limits=spec.execution.limits,
+                )
+                executor.run()
+                self.interrupted = self.interrupted or executor.interrupted
         except SluicewayError as exc:
             result.error = exc
         finally:
             if warehouse is not None:
                 warehouse.close()
+        result.steps = [self._steps[n] for n in dag.order() if n in self._steps]
         result.finished_at = utcnow()
         result.status = _run_status(result)
         self._publish(
@@ -269,46 +306,182 @@ class PipelineRunner:
             error_class=_first_error_class(result),
             error_message=_first_error_message(result),
         )
-        interrupted = next(
-            (s.error for s in result.steps if isinstance(s.error, KeyboardInterrupt)), None
-        )
-        if interrupted is not None:
-            raise interrupted
+        if self.interrupted:
+            raise KeyboardInterrupt
         return result
 
-    def _selected(self, select: Sequence[str] | None) -> list[str]:
+    def _plan(self, select: Sequence[str] | None) -> Dag:
+        """The pipeline's DAG (foreign keys read from SQL sources' catalogs), narrowed to the
+        selected steps."""
+        spec = self.pipeline.spec
+        foreign_keys: dict[str, list[str]] = {}
+        notes: list[str] = []
+        if spec.execution.discover_foreign_keys:
+            foreign_keys, notes = discover_foreign_keys(
+                spec, self.registry.sources.create, skip=self.breakers.is_open
+            )
+        dag = build_dag(spec, foreign_keys=foreign_keys)
+        dag.notes.extend(notes)
+        names = self._selected(select, dag.order())
+        return dag.subset(names)
+
+    def _selected(self, select: Sequence[str] | None, order: list[str]) -> list[str]:
         if self.backfill is not None:
             select = [self.backfill.source]
-        sources = load_order(self.pipeline.spec)
         if not select:
-            return sources
+            return order
         unknown = [name for name in select if name not in self.pipeline.spec.sources]
         if unknown:
             raise ConfigError(
                 f"pipeline {self.pipeline.name!r} has no source named "
                 f"{', '.join(map(repr, unknown))}",
-                hint=f"Sources: {', '.join(sources)}",
+                hint=f"Sources: {', '.join(order)}",
             )
-        return [name for name in sources if name in select]
+        return [name for name in order if name in select]
+
+    def _not_run(self, name: str, status: StepStatus, why: str) -> None:
+        """A step the executor did not start: skipped, or cancelled before it began."""
+        step = StepResult(
+            name=name, table=str(self.pipeline.spec.settings(name).table), status=status
+        )
+        step.notes = (why,)
+        self._steps[name] = step
+        self._publish_finished(step, started=False, reason=why)
 
     def _attempt(self, name: str, warehouse: Warehouse[Any]) -> StepResult:
-        """Run a step; when the warehouse went away under it (a connection lost mid-load: the
-        load rolled back, nothing of it committed) run it again from its source, after a
-        backoff, as many times as the warehouse's retry policy allows."""
-        policy = warehouse.retry_policy
-        delays = policy.delays() if policy is not None else iter(())
+        """Run a step, again after a backoff while it fails with a transient error its retry
+        policy covers, unless a circuit breaker it needs is (or becomes) open."""
+        endpoints = self._endpoints(name, warehouse)
+        blocked = self._admit(name, endpoints)
+        if blocked is not None:
+            self._steps[name] = blocked
+            return blocked
+        policy = self._retry_policy(name, warehouse)
+        delays = policy.delays(self.rng) if policy is not None else iter(())
         attempt = 1
         while True:
-            step = self._run_step(name, warehouse, attempt=attempt)
-            if not isinstance(step.error, WarehouseUnavailableError) or self.cancel.cancelled:
+            step = self._timed_step(name, warehouse, attempt=attempt)
+            self._steps[name] = step
+            if isinstance(step.error, KeyboardInterrupt):
+                self.interrupted = True
+                self.cancel.cancel("interrupted")
+            opened = self._breaker_outcome(step, endpoints)
+            if step.error is None or opened or self.cancel.cancelled:
+                return step
+            if not self._retryable(step.error, name, warehouse):
+                return step
+            if endpoints.trial:  # a half-open trial gets one try
                 return step
             delay = next(delays, None)
             if delay is None:
                 return step
+            self._publish(
+                EventKind.STEP_RETRYING,
+                name,
+                attempt=attempt,
+                next_attempt=attempt + 1,
+                delay_s=round(delay, 3),
+                error_class=classify(step.error).value,
+                error_message=error_text(step.error),
+            )
             self.sleep(delay)
+            if self._admit(name, endpoints) is not None:  # opened by another step meanwhile
+                return step
             attempt += 1
 
-    def _run_step(self, name: str, warehouse: Warehouse[Any], *, attempt: int = 1) -> StepResult:
+    def _timed_step(self, name: str, warehouse: Warehouse[Any], *, attempt: int) -> StepResult:
+        """One attempt, with its own token: the run's cancel and pause reach it, and its
+        timeout stops only it (at its next batch boundary)."""
+        token = CancelToken(parent=self.cancel)
+        timeout = (
+            self.pipeline.spec.sources[name].timeout or self.pipeline.spec.execution.step_timeout
+        )
+        timer: threading.Timer | None = None
+        if timeout is not None:
+            seconds = timeout.total_seconds()
+            timer = threading.Timer(
+                seconds,
+                token.expire,
+                args=(
+                    StepTimeoutError(
+                        f"step {name!r} ran past its timeout of {_short(timeout)}",
+                        hint="Raise `timeout` on the source (or `execution.step_timeout`); the "
+                        "step rolled back, nothing of it was committed.",
+                    ),
+                ),
+            )
+            timer.daemon = True
+            timer.start()
+        try:
+            return self._run_step(name, warehouse, attempt=attempt, cancel=token)
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _endpoints(self, name: str, warehouse: Warehouse[Any]) -> StepEndpoints:
+        assert self.dag is not None
+        return StepEndpoints(
+            source=self.dag.steps[name].endpoint,
+            warehouse=endpoint_of(self.pipeline.spec.warehouse),
+        )
+
+    def _admit(self, name: str, endpoints: StepEndpoints) -> StepResult | None:
+        """None if every endpoint of the step admits it, else the step, blocked."""
+        for endpoint in endpoints.all():
+            admission = self.breakers.admit(endpoint, self.run_id)
+            if admission.trial:
+                endpoints.trial = True
+            if not admission.allowed:
+                step = StepResult(
+                    name=name,
+                    table=str(self.pipeline.spec.settings(name).table),
+                    status=StepStatus.BLOCKED,
+                    error=admission.error(self.breakers.spec.cooldown),
+                )
+                self._publish_finished(step, started=False, reason="circuit open")
+                return step
+        return None
+
+    def _breaker_outcome(self, step: StepResult, endpoints: StepEndpoints) -> bool:
+        """Tell the breakers how the attempt went; True if it opened one (retries stop)."""
+        if step.error is None:
+            for endpoint in endpoints.all():
+                if self.breakers.succeeded(endpoint, self.run_id):
+                    self._publish(EventKind.CIRCUIT_CLOSED, step.name, endpoint=endpoint)
+            return False
+        blamed = blamed_endpoint(step.error, source=endpoints.source, warehouse=endpoints.warehouse)
+        if blamed is None:
+            return False
+        opened = self.breakers.failed(blamed, step.error, self.run_id)
+        if opened is not None:
+            self._publish(
+                EventKind.CIRCUIT_OPENED,
+                step.name,
+                endpoint=blamed,
+                failures=opened.failures,
+                cooldown_s=self.breakers.spec.cooldown.total_seconds(),
+                error_message=opened.last_error,
+            )
+            return True
+        return self.breakers.is_open(blamed)
+
+    def _retry_policy(self, name: str, warehouse: Warehouse[Any]) -> RetryPolicy | None:
+        """The source's ``retry``, else the pipeline's, else the warehouse's own (which covers
+        only a lost warehouse connection)."""
+        chosen = self.pipeline.spec.sources[name].retry or self.pipeline.spec.execution.retry
+        return chosen.policy() if chosen is not None else warehouse.retry_policy
+
+    def _retryable(self, error: BaseException, name: str, warehouse: Warehouse[Any]) -> bool:
+        configured = self.pipeline.spec.sources[name].retry or self.pipeline.spec.execution.retry
+        if configured is not None:
+            return classify(error) is ErrorClass.TRANSIENT and not isinstance(
+                error, CircuitOpenError
+            )
+        return isinstance(error, WarehouseUnavailableError) and warehouse.retry_policy is not None
+
+    def _run_step(
+        self, name: str, warehouse: Warehouse[Any], *, attempt: int = 1, cancel: CancelToken
+    ) -> StepResult:
         spec = self.pipeline.spec
         settings = spec.settings(name)
         load_id = new_id()
@@ -335,14 +508,14 @@ class PipelineRunner:
             resolve_path=self.pipeline.resolve,
             display_path=self._display,
             progress=progress,
-            cancel=self.cancel,
+            cancel=cancel,
         )
         counting: CountingReader | None = None
         checks: LoadChecks | None = None
         cleaner: Cleaner | None = None
         tracking: Tracking | None = None
         try:
-            self.cancel.check()
+            cancel.check()
             reader, tracking = self._read(name, settings, ctx, warehouse)
             if settings.clean is not None:
                 cleaner = Cleaner(settings.clean)
@@ -354,7 +527,7 @@ class PipelineRunner:
                 reader,
                 bus=self.bus,
                 progress=progress,
-                cancel=self.cancel,
+                cancel=cancel,
                 run_id=self.run_id,
                 pipeline=spec.pipeline,
                 step=name,
@@ -431,12 +604,21 @@ class PipelineRunner:
         if counting is not None:
             step.rows_read = counting.rows
         step.bytes_in = progress.bytes_total or 0
+        self._publish_finished(step)
+
+    def _publish_finished(
+        self, step: StepResult, *, started: bool = True, reason: str | None = None
+    ) -> None:
+        """``step_finished``; a step that never started (skipped, blocked, cancelled before
+        it began) says so and why."""
         self._publish(
             EventKind.STEP_FINISHED,
             step.name,
             status=step.status.value,
             attempt=step.attempts,
             target=step.table,
+            started=started,
+            reason=reason,
             rows_in=step.rows_read,
             rows_out=step.rows_loaded,
             rows_inserted=step.rows_inserted,
@@ -685,12 +867,12 @@ class PipelineRunner:
                 if counting.error is not None:
                     raise counting.error from None
                 raise
-            self.cancel.check()
+            ctx.cancel.check()
             if checks is not None:
                 if cleaner is not None:
                     checks.cleaning = cleaner.report.to_dicts()
                 checks.on_staged(load, first_seq=len(ctx.rejects))
-                self.cancel.check()
+                ctx.cancel.check()
             if tracking is not None:
                 tracking.remember(load)
             for key, value in ctx.remembered.items():
@@ -803,51 +985,24 @@ class PipelineRunner:
         self.bus.publish(Event(what, self.run_id, self.pipeline.name, step, data))
 
 
-def load_order(spec: Any) -> list[str]:
-    """Sources in file order, except that a table a rule reads loads first.
+@dataclass
+class StepEndpoints:
+    """The endpoints a step talks to (each has a circuit breaker); ``trial``: the step is a
+    half-open breaker's one try."""
 
-    A table is read by a `foreign_key` reference, an `expression` join or a side of a
-    `consistency` rule.
+    source: str | None
+    warehouse: str | None
+    trial: bool = False
 
-    A cycle of references is a configuration error that names the cycle.
-    """
-    names = list(spec.sources)
-    table_of = {str(spec.settings(n).table).lower(): n for n in names}
-    parents: dict[str, list[str]] = {}
-    for name in names:
-        wanted = []
-        for rule in spec.settings(name).checks:
-            refs = [getattr(rule, "ref_table", None)]
-            join = getattr(rule, "join", None)
-            refs.append(join.table if join is not None else None)
-            for side in (getattr(rule, "left", None), getattr(rule, "right", None)):
-                refs.append(getattr(side, "table", None))
-            for ref in refs:
-                parent = table_of.get(str(ref).lower()) if ref else None
-                if parent is not None and parent != name and parent not in wanted:
-                    wanted.append(parent)
-        parents[name] = wanted
-    ordered: list[str] = []
-    visiting: list[str] = []
+    def all(self) -> list[str]:
+        return [e for e in (self.source, self.warehouse) if e is not None]
 
-    def visit(name: str) -> None:
-        if name in ordered:
-            return
-        if name in visiting:
-            cycle = [*visiting[visiting.index(name) :], name]
-            raise ConfigError(
-                f"the foreign keys between sources form a cycle: {' -> '.join(cycle)}",
-                hint="One of these references must go, or load the tables in separate runs.",
-            )
-        visiting.append(name)
-        for parent in parents[name]:
-            visit(parent)
-        visiting.pop()
-        ordered.append(name)
 
-    for name in names:
-        visit(name)
-    return ordered
+def _short(value: timedelta) -> str:
+    """``200ms``, ``45s``, ``2h 5m``."""
+    if value < timedelta(seconds=1):
+        return f"{round(value.total_seconds() * 1000)}ms"
+    return format_duration(value)
 
 
 def _replay_write(write: str) -> Any:

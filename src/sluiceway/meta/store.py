@@ -58,6 +58,7 @@ _RUN_ID_LENGTH: Final = 26
 _MAX_CANDIDATES: Final = 10
 _RUNS_HINT: Final = "run `sluiceway runs` to list recent runs and their ids"
 _UNFINISHED_STEP: Final = frozenset({StepStatus.PENDING, StepStatus.RUNNING})
+_LIVE: Final = (RunStatus.RUNNING.value, RunStatus.PAUSED.value)
 
 
 class MetaStore:
@@ -294,7 +295,7 @@ class MetaStore:
         with self._read("look for abandoned runs") as connection:
             candidates = connection.execute(
                 select(runs.c.run_id, runs.c.pid, runs.c.started_at, runs.c.heartbeat_at).where(
-                    runs.c.status == RunStatus.RUNNING.value,
+                    runs.c.status.in_(_LIVE),
                     runs.c.hostname == self._hostname,
                     runs.c.pid.is_not(None),
                 )
@@ -322,7 +323,7 @@ class MetaStore:
                 update(runs)
                 .where(
                     runs.c.run_id == run_id,
-                    runs.c.status == RunStatus.RUNNING.value,
+                    runs.c.status.in_(_LIVE),
                     runs.c.pid == pid,
                 )
                 .values(finished_at=last_seen, **failed)
@@ -578,7 +579,32 @@ class MetaStore:
         with self._read("list the tables with a quality history") as connection:
             return quality_history.tables(connection, warehouse)
 
+    def set_live_status(self, run_id: str, status: RunStatus) -> bool:
+        """Mark a live run ``running`` or ``paused``; False if it has finished meanwhile."""
+        if status not in (RunStatus.RUNNING, RunStatus.PAUSED):
+            raise ValueError(f"a live run is running or paused, not {status}")
+        with self._write(f"mark run {run_id} {status}") as connection:
+            result = connection.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id, runs.c.status.in_(_LIVE))
+                .values(status=status.value, heartbeat_at=utcnow())
+            )
+        return bool(result.rowcount)
+
     # -- plumbing --------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, action: str) -> Iterator[Connection]:
+        """A write transaction for the other tables of :mod:`sluiceway.meta` (breakers, run
+        controls): serialized with other writers (SQLite takes its lock at BEGIN)."""
+        with self._write(action) as connection:
+            yield connection
+
+    @contextmanager
+    def reading(self, action: str) -> Iterator[Connection]:
+        """A connection for reading the other tables of :mod:`sluiceway.meta`."""
+        with self._read(action) as connection:
+            yield connection
 
     @contextmanager
     def _write(self, action: str) -> Iterator[Connection]:

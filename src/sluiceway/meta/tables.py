@@ -194,3 +194,39 @@ quality_checks = Table(
     Index("ix_quality_checks_table_time", "warehouse", "table_name", "checked_at"),
     Index("ix_quality_checks_run_id", "run_id"),
 )
+
+circuit_breakers = Table(
+    "circuit_breakers",
+    metadata,
+    Column("endpoint", Text, nullable=False, doc="what fails together: postgres://host:5432/db"),
+    Column("state", String(16), nullable=False, doc="closed, open or half_open"),
+    Column("failures", Integer, nullable=False, server_default="0", doc="in a row, while closed"),
+    Column("opened_at", UTCDateTime(), nullable=True, doc="when it last opened"),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True, doc="the failure that counted last (redacted)"),
+    Column("run_id", String(26), nullable=True, doc="the run that changed it last"),
+    PrimaryKeyConstraint("endpoint"),
+)
+
+run_controls = Table(
+    "run_controls",
+    metadata,
+    Column("run_id", String(26), nullable=False, doc="the run the operator steers"),
+    Column("command", String(16), nullable=False, doc="pause, resume or cancel: the latest"),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("requested_by", Text, nullable=True, doc="user@host that asked"),
+    Column("applied_at", UTCDateTime(), nullable=True, doc="when the run acted on it"),
+    PrimaryKeyConstraint("run_id"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("pipeline", Text, nullable=False),
+    Column("schedule", Text, nullable=False, doc="the cron expression or interval, as written"),
+    Column("last_fire_at", UTCDateTime(), nullable=True, doc="the last due time acted on"),
+    Column("next_fire_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("details", JSONDocument(), nullable=True, doc="catch-up and skip counts, notes"),
+    PrimaryKeyConstraint("pipeline"),
+)

@@ -33,7 +33,12 @@ class MetaRecorder:
                 config_hash=data.get("config_hash"),
                 started_at=event.at,
                 details=redact_deep(
-                    {"steps": list(data.get("steps", [])), "warehouse": data.get("warehouse")}
+                    {
+                        "steps": list(data.get("steps", [])),
+                        "warehouse": data.get("warehouse"),
+                        "dag": list(data.get("dag", [])),
+                        **({"restart_of": data["restart_of"]} if data.get("restart_of") else {}),
+                    }
                 ),
             )
         elif event.kind is EventKind.RUN_FINISHED:
@@ -73,6 +78,11 @@ class MetaRecorder:
                 )
         elif event.kind is EventKind.STEP_FINISHED and event.step is not None:
             self._last_progress.pop((event.run_id, event.step), None)
+            if data.get("started") is False:  # skipped, blocked, cancelled before it began
+                self._attempts[(event.run_id, event.step)] = 1
+                self._store.start_step(
+                    event.run_id, event.step, kind="load", target=data.get("target"), attempt=1
+                )
             self._store.finish_step(
                 event.run_id,
                 event.step,
@@ -89,6 +99,7 @@ class MetaRecorder:
                     "rows_inserted": data.get("rows_inserted", 0),
                     "rows_updated": data.get("rows_updated", 0),
                     "duration_s": data.get("duration_s"),
+                    **({"reason": data["reason"]} if data.get("reason") else {}),
                 },
             )
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import pyarrow as pa
 
-from sluiceway.core.errors import CancelledError
+from sluiceway.core.errors import CancelledError, SluicewayError
 from sluiceway.core.rejects import Reject
 from sluiceway.spec.models import SourceSettings, SourceSpec
 
@@ -61,22 +61,71 @@ class NothingNew(Exception):
 
 
 class CancelToken:
-    """Checked by sources and the engine at batch boundaries; set from another thread."""
+    """Checked by sources and the engine at batch boundaries; set from another thread.
 
-    def __init__(self) -> None:
+    It also pauses: :meth:`check` blocks while the token (or its parent) is paused, until it
+    is resumed or cancelled, so a paused run holds still between two batches. A step's token
+    is a child of its run's: cancelling or pausing the run reaches every step, and a step's
+    timeout (:meth:`expire`) stops only that step.
+    """
+
+    _POLL_S = 0.05
+
+    def __init__(self, parent: CancelToken | None = None) -> None:
         self._event = threading.Event()
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
+        self._parent = parent
         self.reason = "cancelled"
+        self._error: SluicewayError | None = None
 
     def cancel(self, reason: str = "cancelled") -> None:
         self.reason = reason
         self._event.set()
 
+    def expire(self, error: SluicewayError) -> None:
+        """Stop the holder at its next check with ``error`` (a step's timeout)."""
+        self._error = error
+        self.reason = error.message
+        self._event.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
     @property
     def cancelled(self) -> bool:
-        return self._event.is_set()
+        return self._event.is_set() or (self._parent is not None and self._parent.cancelled)
+
+    @property
+    def paused(self) -> bool:
+        mine = not self._running.is_set()
+        return mine or (self._parent is not None and self._parent.paused)
 
     def check(self) -> None:
+        """Raise if cancelled; while paused, wait (still cancellable) until resumed."""
+        self._raise_if_cancelled()
+        while self.paused:
+            self.wait_resumed(self._POLL_S)
+            self._raise_if_cancelled()
+
+    def wait_resumed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a paused token to resume; True if running."""
+        token: CancelToken | None = self
+        while token is not None:
+            if not token._running.is_set():
+                return token._running.wait(timeout)
+            token = token._parent
+        return True
+
+    def _raise_if_cancelled(self) -> None:
+        if self._parent is not None:
+            self._parent._raise_if_cancelled()
         if self._event.is_set():
+            if self._error is not None:
+                raise self._error
             raise CancelledError(f"run {self.reason}")
 
 

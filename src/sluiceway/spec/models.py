@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import AfterValidator, Field, field_validator
@@ -30,9 +31,11 @@ from sluiceway.core.errors import ConfigError
 from sluiceway.core.names import TableRef
 from sluiceway.spec.cleaning import CleaningSpec, DedupeSpec
 from sluiceway.spec.contract import SchemaContract, merge_contracts
+from sluiceway.spec.execution import ExecutionSpec, ReferenceSpec, RetrySpec, to_timedelta
 from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.spec.models_base import StrictModel
 from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
+from sluiceway.spec.schedule import ScheduleSpec
 from sluiceway.spec.write import DeleteSpec, PartitionSpec, RangePartitionSpec, Scd2Spec
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -180,6 +183,26 @@ class SourceSpec(StrictModel):
         "table, it gives inserts, updates and deletes (keys gone from the snapshot). Needs "
         "`merge` or `scd2` and a `primary_key`.",
     )
+    depends_on: list[str] = Field(
+        default_factory=list, description="Steps (source names) this one runs after."
+    )
+    references: list[ReferenceSpec] = Field(
+        default_factory=list,
+        description="Foreign keys to other tables (`bronze.customers` or `{table, columns, "
+        "ref_columns}`): the source loading a referenced table runs first.",
+    )
+    resources: list[str] = Field(
+        default_factory=list,
+        description="Named resources the step holds while it runs, for `execution.limits`.",
+    )
+    retry: RetrySpec | None = Field(
+        None, description="Retries of transient failures; overrides `execution.retry`."
+    )
+    timeout: timedelta | None = Field(
+        None, description="Overrides `execution.step_timeout`, e.g. `10m`."
+    )
+
+    _timeout = field_validator("timeout", mode="before")(staticmethod(to_timedelta))
 
     @field_validator("checks")
     @classmethod
@@ -233,6 +256,16 @@ class PipelineSpec(StrictModel, Generic[S, W]):
     quality: QualitySettings = Field(
         default_factory=QualitySettings,
         description="Profiling of every load and the weights of the quality score.",
+    )
+    schedule: ScheduleSpec | None = Field(
+        None,
+        description="When `sluiceway serve` runs this pipeline: cron (`@hourly`, `0 3 * * *`) "
+        "or an interval (`every: 15m`), with a catch-up policy (see docs/scheduling.md).",
+    )
+    execution: ExecutionSpec = Field(
+        default_factory=ExecutionSpec,
+        description="Parallelism, concurrency limits, retries, circuit breakers and timeouts "
+        "of the run's steps (see docs/orchestration.md).",
     )
 
     @field_validator("pipeline")

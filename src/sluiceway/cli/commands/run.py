@@ -16,11 +16,14 @@ from sluiceway.cli.context import CliState
 from sluiceway.core.events import EventBus
 from sluiceway.core.redaction import redact, redact_deep
 from sluiceway.core.status import RunStatus
+from sluiceway.engine.breakers import CircuitBreakers
+from sluiceway.engine.control import RunControlWatcher
 from sluiceway.engine.incremental import Backfill
 from sluiceway.engine.quality_store import MetaQualityLog
 from sluiceway.engine.replay import SourceReplay
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.engine.schema_store import MetaSchemaRegistry
+from sluiceway.meta.control import MetaBreakerStore
 from sluiceway.meta.store import MetaStore
 from sluiceway.observe.meta_recorder import MetaRecorder
 from sluiceway.observe.progress import ProgressDisplay
@@ -64,6 +67,8 @@ def execute(
     print_json: bool = True,
     replay: Mapping[str, SourceReplay] | None = None,
     backfill: Backfill | None = None,
+    restart_of: str | None = None,
+    progress: bool = True,
 ) -> RunResult:
     """Run ``pipeline`` with the sinks the options ask for and print the summary.
 
@@ -87,9 +92,14 @@ def execute(
             quality=MetaQualityLog(store),
             replay=replay,
             backfill=backfill,
+            breakers=CircuitBreakers(MetaBreakerStore(store), pipeline.spec.execution.breaker),
+            restart_of=restart_of,
         )
-        show_progress = err.is_terminal and state.log_format is None
-        with cancel_on_interrupt(runner.cancel) as interrupted:
+        show_progress = progress and err.is_terminal and state.log_format is None
+        watcher = RunControlWatcher(
+            store, run_id=runner.run_id, pipeline=pipeline.name, token=runner.cancel, bus=bus
+        )
+        with cancel_on_interrupt(runner.cancel) as interrupted, watcher:
             if show_progress:
                 display = ProgressDisplay(err)
                 bus.subscribe(display)

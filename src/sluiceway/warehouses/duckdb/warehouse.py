@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -60,6 +61,9 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
     def __init__(self, config: DuckDBSpec, context: WarehouseContext) -> None:
         super().__init__(config, context)
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._cursors = threading.local()
+        self._opener: threading.Thread | None = None
+        self._ddl = threading.Lock()
 
     @property
     def path(self) -> str:
@@ -102,8 +106,10 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
             config["threads"] = self.config.threads
         try:
             self._con = duckdb.connect(path, read_only=read_only, config=config)
-            # Timestamps with a zone come back in UTC, whatever the machine's zone.
-            self._con.execute("SET TimeZone = 'UTC'")
+            self._opener = threading.current_thread()
+            # Timestamps with a zone come back in UTC, whatever the machine's zone: GLOBAL, so
+            # that cursors (a load's, another thread's) have it too; SET alone is per cursor.
+            self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         except duckdb.Error as exc:
             raise translate_open(exc, path) from exc
         if not read_only:
@@ -113,20 +119,31 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
         if self._con is not None:
             self._con.close()
             self._con = None
+            self._cursors = threading.local()
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
+        """The connection for this thread: steps run in parallel threads, and a DuckDB
+        connection must not be used by two threads at once, so each thread but the opener
+        gets its own cursor of the same database."""
         if self._con is None:
             raise WarehouseError("the warehouse is not open")
-        return self._con
+        if threading.current_thread() is self._opener:
+            return self._con
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._cursors, "con", None)
+        if cursor is None:
+            cursor = self._con.cursor()
+            self._cursors.con = cursor
+        return cursor
 
     def begin(self, request: LoadRequest) -> Load:
         self.check(request)
         schema = request.table.schema
         if schema is not None:
-            # Outside the load's transaction: two parallel loads creating one schema would
-            # otherwise conflict at commit.
-            self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            # Outside the load's transaction, and one thread at a time: two parallel loads
+            # creating one schema would otherwise conflict ("Catalog write-write conflict").
+            with self._ddl:
+                self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
         return DuckDBLoad(self.connection.cursor(), request)
 
     def table_schema(self, table: TableRef) -> pa.Schema | None:

@@ -19,18 +19,12 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from sluiceway.core.durations import parse_duration
-from sluiceway.core.retry import RetryPolicy
+from sluiceway.spec.execution import RetrySpec as BaseRetrySpec
+from sluiceway.spec.execution import to_timedelta
 from sluiceway.spec.models import WarehouseSpec
 from sluiceway.spec.models_base import StrictModel
 
-
-def _duration(value: object) -> object:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    return value
+_duration = to_timedelta
 
 
 class PoolSpec(StrictModel):
@@ -54,7 +48,7 @@ class PoolSpec(StrictModel):
     )
 
 
-class RetrySpec(StrictModel):
+class RetrySpec(BaseRetrySpec):
     """Retries of transient failures (connection lost, server restarting, serialization
     failure, deadlock): exponential backoff with full jitter."""
 
@@ -63,15 +57,6 @@ class RetrySpec(StrictModel):
         timedelta(milliseconds=500), description="The cap of the first delay, e.g. `500ms`."
     )
     max_delay: timedelta = Field(timedelta(seconds=30), description="No delay is longer.")
-
-    _durations = field_validator("base_delay", "max_delay", mode="before")(staticmethod(_duration))
-
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            attempts=self.attempts,
-            base_delay=self.base_delay.total_seconds(),
-            max_delay=self.max_delay.total_seconds(),
-        )
 
 
 class PostgresSpec(WarehouseSpec):
