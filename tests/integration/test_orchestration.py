@@ -25,6 +25,7 @@ from sluiceway.meta import control
 from sluiceway.meta.control import MetaBreakerStore
 from sluiceway.meta.store import MetaStore
 from sluiceway.observe.meta_recorder import MetaRecorder
+from sluiceway.spec.execution import BreakerSpec
 from sluiceway.testing import fault_registry, faults
 from tests.conftest import Recorder, WritePipeline
 
@@ -69,6 +70,7 @@ def run(
     recorder: Recorder | None = None,
     runner_hook: Any = None,
     watch: bool = False,
+    sleep: Any = None,
 ) -> RunResult:
     pipeline = registry.load(path)
     bus = EventBus()
@@ -85,7 +87,7 @@ def run(
         pipeline,
         registry=registry,
         bus=bus,
-        sleep=waits.append,
+        sleep=sleep or waits.append,
         breakers=breakers,
         rng=random.Random(7),
     )
@@ -435,6 +437,52 @@ def test_a_warehouse_failure_counts_against_the_warehouse_endpoint(
     assert statuses(result) == {"a": StepStatus.FAILED, "b": StepStatus.BLOCKED}
     assert result.steps[0].attempts == 2
     assert MetaBreakerStore(store).get("dw.example.com").state == "open"
+
+
+def test_a_breaker_opened_elsewhere_during_the_backoff_stops_the_retries(
+    project: Path, write_pipeline: WritePipeline, registry: Registry, store: MetaStore
+) -> None:
+    path = write_pipeline(BREAKER_PIPELINE)
+    faults.script("orders").fail_always(error="transient")
+    board = CircuitBreakers(MetaBreakerStore(store), BreakerSpec(failures=1))
+
+    def another_process_gives_up(delay: float) -> None:
+        board.failed("api.example.com", RuntimeError("refused"), "another-run")
+
+    recorder = Recorder()
+    bus_errors: list[Any] = []
+    result = run(
+        path,
+        registry,
+        store=store,
+        recorder=recorder,
+        sleep=another_process_gives_up,
+        runner_hook=lambda runner: bus_errors.append(runner.bus.errors),
+    )
+    orders = result.steps[0]
+    assert (orders.name, orders.status, orders.attempts) == ("orders", StepStatus.FAILED, 1)
+    assert faults.script("orders").calls == 1
+    finished = [e for e in recorder.events if e.kind is EventKind.STEP_FINISHED]
+    assert [e.step for e in finished].count("orders") == 1
+    assert bus_errors[0] == []  # the metadata store took every event
+    assert statuses(result)["refunds"] is StepStatus.BLOCKED
+
+
+def test_a_trial_that_reaches_the_endpoint_closes_the_breaker_even_if_the_rows_are_bad(
+    project: Path, write_pipeline: WritePipeline, registry: Registry, store: MetaStore
+) -> None:
+    path = write_pipeline(BREAKER_PIPELINE)
+    clock = Clock()
+    faults.script("orders").fail(3, error="transient")
+    run(path, registry, store=store, clock=clock)
+    assert MetaBreakerStore(store).get("api.example.com").state == "open"
+    faults.script("orders").fail(1, error="data", at_batch=0)
+    clock.now += timedelta(minutes=6)
+    result = run(path, registry, store=store, clock=clock)
+    assert statuses(result)["orders"] is StepStatus.FAILED
+    assert classify(result.steps[0].error or RuntimeError()) is ErrorClass.DATA
+    assert MetaBreakerStore(store).get("api.example.com").state == "closed"
+    assert statuses(result)["refunds"] is StepStatus.SUCCEEDED
 
 
 # -- timeouts ----------------------------------------------------------------------------------

@@ -156,3 +156,26 @@ def test_a_second_serve_of_the_project_is_refused(shop: Path) -> None:
         holder.join()
     with MetaStore.for_state_dir(shop / ".sluiceway") as store:
         assert store.list_runs() == []
+
+
+def test_a_scheduled_run_waits_for_a_run_that_holds_the_pipeline(shop: Path) -> None:
+    """A `sluiceway run` in a terminal holds the pipeline: the scheduled runs queue behind it
+    instead of failing, then load."""
+    holding = PipelineLock(shop / ".sluiceway", "shop", run_id="terminal-run").acquire()
+    outcome: list[int] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(serve(CliState(cwd=shop), once=True, clock=ManualClock(NOW)))
+    )
+    worker.start()
+    worker.join(1.0)
+    waiting = worker.is_alive()
+    with MetaStore.for_state_dir(shop / ".sluiceway") as store:
+        recorded_while_held = store.list_runs(pipeline="shop")
+    holding.release()
+    worker.join(120)
+    assert waiting
+    assert recorded_while_held == []
+    assert outcome == [0]
+    with MetaStore.for_state_dir(shop / ".sluiceway") as store:
+        runs = store.list_runs(pipeline="shop")
+    assert [r.status for r in runs] == [RunStatus.SUCCEEDED] * 3

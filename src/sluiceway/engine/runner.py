@@ -220,6 +220,7 @@ class PipelineRunner:
         breakers: CircuitBreakers | None = None,
         rng: random.Random | None = None,
         restart_of: str | None = None,
+        lock_wait: float = 0.0,
     ) -> None:
         self.pipeline = pipeline
         self.sleep = sleep  # waits between attempts (tests inject a clock)
@@ -227,6 +228,7 @@ class PipelineRunner:
         execution = pipeline.spec.execution
         self.breakers = breakers or CircuitBreakers(InMemoryBreakerStore(), execution.breaker)
         self.restart_of = restart_of  # the run whose unfinished steps this one re-runs
+        self.lock_wait = lock_wait  # seconds to wait for another run of the pipeline to end
         self.dag: Dag | None = None
         self._steps: dict[str, StepResult] = {}
         self.interrupted = False
@@ -246,7 +248,9 @@ class PipelineRunner:
         self.dag = self._plan(select)
         # One run of a pipeline at a time per state folder: a second one is refused before it
         # starts (so it is not recorded); the OS frees the lock if this process dies.
-        with PipelineLock(self.pipeline.state_dir, self.pipeline.name, run_id=self.run_id):
+        with PipelineLock(
+            self.pipeline.state_dir, self.pipeline.name, run_id=self.run_id, wait=self.lock_wait
+        ):
             return self._run(self.dag)
 
     def plan(self, select: Sequence[str] | None = None) -> Dag:
@@ -385,8 +389,8 @@ class PipelineRunner:
                 error_message=error_text(step.error),
             )
             self.sleep(delay)
-            if self._admit(name, endpoints) is not None:  # opened by another step meanwhile
-                return step
+            if any(self.breakers.is_open(e) for e in endpoints.all()):
+                return step  # opened by another step meanwhile: no further try
             attempt += 1
 
     def _timed_step(self, name: str, warehouse: Warehouse[Any], *, attempt: int) -> StepResult:
@@ -444,12 +448,20 @@ class PipelineRunner:
 
     def _breaker_outcome(self, step: StepResult, endpoints: StepEndpoints) -> bool:
         """Tell the breakers how the attempt went; True if it opened one (retries stop)."""
-        if step.error is None:
+        blamed = None
+        if step.error is not None:
+            blamed = blamed_endpoint(
+                step.error, source=endpoints.source, warehouse=endpoints.warehouse
+            )
+        stopped = isinstance(step.error, CancelledError | KeyboardInterrupt | StepTimeoutError)
+        # A half-open trial that ended in anything but a failure of the endpoint (the rows
+        # were bad, say) still reached it: the trial is over, the breaker closes.
+        answered = endpoints.trial and blamed is None and not stopped
+        if step.error is None or answered:
             for endpoint in endpoints.all():
                 if self.breakers.succeeded(endpoint, self.run_id):
                     self._publish(EventKind.CIRCUIT_CLOSED, step.name, endpoint=endpoint)
             return False
-        blamed = blamed_endpoint(step.error, source=endpoints.source, warehouse=endpoints.warehouse)
         if blamed is None:
             return False
         opened = self.breakers.failed(blamed, step.error, self.run_id)

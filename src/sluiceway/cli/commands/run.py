@@ -69,6 +69,7 @@ def execute(
     backfill: Backfill | None = None,
     restart_of: str | None = None,
     progress: bool = True,
+    lock_wait: float = 0.0,
 ) -> RunResult:
     """Run ``pipeline`` with the sinks the options ask for and print the summary.
 
@@ -94,6 +95,7 @@ def execute(
             backfill=backfill,
             breakers=CircuitBreakers(MetaBreakerStore(store), pipeline.spec.execution.breaker),
             restart_of=restart_of,
+            lock_wait=lock_wait,
         )
         show_progress = progress and err.is_terminal and state.log_format is None
         watcher = RunControlWatcher(

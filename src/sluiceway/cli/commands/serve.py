@@ -102,6 +102,9 @@ def serve(
     return _exit_code(project, launcher, printer, once=once)
 
 
+LOCK_WAIT_S = 3600.0  # how long a scheduled run waits for the pipeline's previous run
+
+
 class PipelineLauncher:
     """Runs one scheduled run of a pipeline, recorded with trigger ``schedule``.
 
@@ -127,6 +130,8 @@ class PipelineLauncher:
                 as_json=True,
                 print_json=False,
                 progress=False,  # runs may overlap: their bars would draw over each other
+                # Runs of one pipeline take its lock in turn (max_active_runs > 1 queues them).
+                lock_wait=LOCK_WAIT_S,
             )
         with self._lock:
             self.results[result.run_id] = result
