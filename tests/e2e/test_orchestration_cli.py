@@ -171,6 +171,8 @@ def test_cancel_from_another_terminal_rolls_back_and_skips_the_rest(big_project:
         "items": "cancelled",
         "later": "cancelled",
     }
+    table = sluiceway("runs", "show", run_id, cwd=big_project).stdout
+    assert "the run was cancelled before it started" in table  # why `later` never ran
     with pytest.raises(duckdb.CatalogException):
         count(big_project, "items")
     refused = sluiceway("cancel", run_id, cwd=big_project)

@@ -109,6 +109,7 @@ def test_foreign_keys_from_a_catalog_become_edges(
         write_pipeline,
         """
         pipeline: pg
+        warehouse: {type: postgres, connection: "postgresql://loader@wh.internal/dw"}
         sources:
           orders:
             type: postgres
@@ -127,7 +128,11 @@ def test_foreign_keys_from_a_catalog_become_edges(
     dag = build_dag(spec, foreign_keys={"orders": ["public.customers"], "other_db": []})
     assert reasons(dag) == {("customers", "orders", "FK public.customers")}
     assert dag.steps["orders"].endpoint == "postgres://db.internal:5432/shop"
-    assert dag.steps["orders"].resources == ("postgres://db.internal:5432/shop", "warehouse")
+    assert dag.steps["orders"].resources == (
+        "postgres://db.internal:5432/shop",
+        "warehouse",
+        "postgres://wh.internal:5432/dw",  # a limit on the warehouse's server covers its loads
+    )
 
 
 def test_subset_keeps_only_the_edges_between_kept_steps() -> None:

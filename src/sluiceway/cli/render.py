@@ -150,10 +150,11 @@ def steps_table(run: RunRecord, steps: Sequence[StepRecord]) -> Table:
         ("rows out", "right"),
         ("rejected", "right"),
         ("duration", "right"),
-        ("error", "left"),
+        ("error or reason", "left"),
     ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for step in steps:
+        reason = str(step.details.get("reason") or "") if step.details else ""
         table.add_row(
             step.step,
             step.kind,
@@ -164,7 +165,7 @@ def steps_table(run: RunRecord, steps: Sequence[StepRecord]) -> Table:
             _n(step.rows_out),
             _n(step.rows_rejected),
             _duration(step.duration_s),
-            Text(redact(step.error_message or ""), style="red"),
+            Text(redact(step.error_message or reason), style="red" if step.error_message else ""),
         )
     return table
 

@@ -174,6 +174,7 @@ def build_dag(
     writes = {str(spec.settings(n).table).lower(): n for n in names}
     steps: dict[str, Step] = {}
     edges: list[Edge] = []
+    warehouse = endpoint_of(spec.warehouse)  # a server's, so its limit covers loads into it
 
     def add(parent: str | None, child: str, reason: str) -> None:
         if parent is not None and parent != child:
@@ -185,7 +186,12 @@ def build_dag(
         endpoint = endpoint_of(source)
         resources = tuple(
             dict.fromkeys(
-                [*([endpoint] if endpoint else []), *source.resources, WAREHOUSE_RESOURCE]
+                [
+                    *([endpoint] if endpoint else []),
+                    *source.resources,
+                    WAREHOUSE_RESOURCE,
+                    *([warehouse] if warehouse else []),
+                ]
             )
         )
         reads = _rule_tables(settings.checks) + [r.table.lower() for r in source.references]

@@ -296,6 +296,9 @@ class PipelineRunner:
             if warehouse is not None:
                 warehouse.close()
         result.steps = [self._steps[n] for n in dag.order() if n in self._steps]
+        # The runner lets go of the steps: a step's error holds frames that hold the runner,
+        # and that cycle would keep DuckDB objects alive until the garbage collector ran.
+        self._steps = {}
         result.finished_at = utcnow()
         result.status = _run_status(result)
         self._publish(
