@@ -230,3 +230,38 @@ schedules = Table(
     Column("details", JSONDocument(), nullable=True, doc="catch-up and skip counts, notes"),
     PrimaryKeyConstraint("pipeline"),
 )
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("model", Text, nullable=False, doc="the model's name, e.g. silver.orders"),
+    Column("version", Integer, nullable=False, doc="1, 2, 3… per model"),
+    Column("sql_hash", String(64), nullable=False, doc="sha256 of the SQL, hex"),
+    Column("sql", Text, nullable=False, doc="the model's SQL (or a transform's source)"),
+    Column("materialization", String(16), nullable=False, doc="table, view, incremental…"),
+    Column("config", JSONDocument(), nullable=False, doc="the model's settings"),
+    Column("columns", JSONDocument(), nullable=False, doc="[{name, type}, …] of its output"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("run_id", String(26), nullable=True, doc="the run that registered it"),
+    # Its index finds a model's latest version, as schema_versions' does for a table.
+    PrimaryKeyConstraint("model", "version"),
+)
+
+lineage_edges = Table(
+    "lineage_edges",
+    metadata,
+    Column("model", Text, nullable=False, doc="the model, or load:<table> for a load"),
+    Column("version", Integer, nullable=False, doc="the model version the edges belong to"),
+    Column("position", Integer, nullable=False, doc="the edge's order within the version"),
+    Column("source_table", Text, nullable=True, doc="NULL: a column computed from no column"),
+    Column("source_column", Text, nullable=True, doc="NULL for a table-level edge"),
+    Column("target_table", Text, nullable=False),
+    Column("target_column", Text, nullable=True, doc="NULL for a table-level edge"),
+    Column("kind", String(16), nullable=False, doc="a column's kind, or load, model, transform"),
+    Column("expression", Text, nullable=True, doc="a column's SQL; a table edge's detail"),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("model", "version", "position"),
+    # What feeds a table or column (upstream), and what a table or column feeds (downstream).
+    Index("ix_lineage_edges_source", "source_table", "source_column"),
+    Index("ix_lineage_edges_target", "target_table", "target_column"),
+)

@@ -1,0 +1,1 @@
+"""Transformations: SQL models, Python transforms, and the lineage between their columns."""
