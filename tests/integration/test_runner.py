@@ -193,7 +193,7 @@ def test_selecting_sources(
     )
     result = run_pipeline(path, select=["two"])
     assert [s.name for s in result.steps] == ["two"]
-    with pytest.raises(ConfigError, match="no source named 'three'"):
+    with pytest.raises(ConfigError, match="no step named 'three'"):
         run_pipeline(path, select=["three"])
 
 

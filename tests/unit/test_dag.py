@@ -9,8 +9,9 @@ import pytest
 
 from sluiceway.core.endpoints import endpoint_of, normalize_endpoint
 from sluiceway.core.errors import ConfigError
-from sluiceway.engine.dag import Dag, Edge, Step, build_dag, tables_read
+from sluiceway.engine.dag import Dag, Edge, Step, build_dag
 from sluiceway.engine.registry import Registry
+from sluiceway.transform.models import tables_read
 from tests.conftest import WritePipeline
 
 

@@ -162,7 +162,7 @@ def test_unknown_top_level_key(registry: Registry, write_pipeline: WritePipeline
     assert issues[0].message == "missing required key 'sources'"
     assert issues[1].message == (
         "unknown key 'sorces' (did you mean 'sources'?); allowed keys: defaults, description, "
-        "execution, pipeline, quality, schedule, sources, state_dir, warehouse"
+        "execution, models, pipeline, quality, schedule, sources, state_dir, warehouse"
     )
 
 

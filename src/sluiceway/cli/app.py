@@ -43,6 +43,8 @@ config_app = typer.Typer(
     help="The resolved configuration and where each value came from.", no_args_is_help=True
 )
 app.add_typer(config_app, name="config")
+models_app = typer.Typer(help="SQL models: `sluiceway models list`.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 breakers_app = typer.Typer(
     help="Circuit breakers per endpoint: `sluiceway breakers` lists them.", no_args_is_help=False
 )
@@ -136,7 +138,12 @@ def run(
     pipeline: PipelineArg = None,
     select: Annotated[
         list[str] | None,
-        typer.Option("--select", "-s", help="Run only these sources (repeatable)."),
+        typer.Option(
+            "--select",
+            "-s",
+            help="Run only these steps (repeatable); `NAME+` adds everything downstream of "
+            "it, `+NAME` everything it needs.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -710,6 +717,32 @@ def schedules(
     from sluiceway.cli.commands.schedules import list_schedules
 
     list_schedules(_state(ctx), as_json=as_json, last=last)
+
+
+@models_app.command("list")
+def models_list(
+    ctx: typer.Context, pipeline: PipelineArg = None, as_json: JsonOption = False
+) -> None:
+    """The pipeline's SQL models: materialization, key, the tables each reads, its file."""
+    from sluiceway.cli.commands.models import list_models
+
+    list_models(_state(ctx), pipeline, as_json=as_json)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="A model's name, e.g. silver.orders.")],
+    pipeline: Annotated[str | None, typer.Option("--pipeline", "-p")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 20,
+    output_format: Annotated[
+        Literal["table", "csv", "json"], typer.Option("--format", "-f", help="Output format.")
+    ] = "table",
+) -> None:
+    """Preview a model's rows as its SQL computes them now, without materializing it."""
+    from sluiceway.cli.commands.models import show_model
+
+    show_model(_state(ctx), model, target=pipeline, limit=limit, output_format=output_format)
 
 
 RunIdArg = Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")]

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
-import sqlglot
-from sqlglot import exp
-
 from sluiceway.core.endpoints import endpoint_of
 from sluiceway.core.errors import ConfigError, SluicewayError
+from sluiceway.transform.models import Model
 
 StepKind = Literal["extract", "check", "model", "monitor", "export"]
 WAREHOUSE_RESOURCE = "warehouse"
+_DEFAULT_SCHEMAS = ("main", "public")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +73,17 @@ class Dag:
                 if child not in seen:
                     seen.add(child)
                     todo.append(child)
+        return [n for n in self.order() if n in seen]
+
+    def upstream(self, name: str) -> list[str]:
+        """Every step ``name`` (transitively) waits for, in run order."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            for parent in self.parents(todo.pop()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
         return [n for n in self.order() if n in seen]
 
     def order(self) -> list[str]:
@@ -164,17 +174,26 @@ def build_dag(
     spec: Any,
     *,
     foreign_keys: Mapping[str, Sequence[str]] | None = None,
+    models: Sequence[Model] = (),
 ) -> Dag:
-    """The DAG of a pipeline spec.
+    """The DAG of a pipeline spec and its SQL models.
 
     ``foreign_keys`` maps a source to the source tables its catalog says it refers to
     (``schema.table``, lower-cased), as :func:`discover_foreign_keys` reads them.
     """
     names = list(spec.sources)
+    clash = sorted({m.name for m in models} & set(names))
+    if clash:
+        raise ConfigError(
+            f"{', '.join(map(repr, clash))} names both a source and a model",
+            hint="Rename the model's file (or its folder), or the source.",
+        )
     writes = {str(spec.settings(n).table).lower(): n for n in names}
+    writes.update({str(m.table).lower(): m.name for m in models})
+    warehouse = endpoint_of(spec.warehouse)  # a server's, so its limit covers loads into it
+    shared = (WAREHOUSE_RESOURCE, *([warehouse] if warehouse else []))
     steps: dict[str, Step] = {}
     edges: list[Edge] = []
-    warehouse = endpoint_of(spec.warehouse)  # a server's, so its limit covers loads into it
 
     def add(parent: str | None, child: str, reason: str) -> None:
         if parent is not None and parent != child:
@@ -184,40 +203,47 @@ def build_dag(
         source = spec.sources[name]
         settings = spec.settings(name)
         endpoint = endpoint_of(source)
-        resources = tuple(
-            dict.fromkeys(
-                [
-                    *([endpoint] if endpoint else []),
-                    *source.resources,
-                    WAREHOUSE_RESOURCE,
-                    *([warehouse] if warehouse else []),
-                ]
-            )
-        )
+        resources = ([endpoint] if endpoint else []) + [*source.resources, *shared]
         reads = _rule_tables(settings.checks) + [r.table.lower() for r in source.references]
         steps[name] = Step(
             name,
             "extract",
             target=str(settings.table),
             reads=tuple(dict.fromkeys(reads)),
-            resources=resources,
+            resources=tuple(dict.fromkeys(resources)),
             endpoint=endpoint,
         )
-        for parent in source.depends_on:
-            if parent not in spec.sources:
+        for ref in source.references:
+            add(_writer(writes, ref.table), name, f"references {ref.table}")
+    for model in models:
+        steps[model.name] = Step(
+            model.name,
+            "model",
+            target=str(model.table),
+            reads=tuple(dict.fromkeys([*model.reads, *_rule_tables(model.config.checks)])),
+            resources=shared,
+        )
+    every = [*names, *(m.name for m in models)]
+    for name, wanted in [
+        *((n, spec.sources[n].depends_on) for n in names),
+        *((m.name, m.config.depends_on) for m in models),
+    ]:
+        for parent in wanted:
+            if parent not in steps:
                 raise ConfigError(
-                    f"source {name!r}: `depends_on` names {parent!r}, which is not a step of "
+                    f"{name!r}: `depends_on` names {parent!r}, which is not a step of "
                     f"pipeline {spec.pipeline!r}",
-                    hint=f"Steps: {', '.join(names)}",
+                    hint=f"Steps: {', '.join(every)}",
                 )
             add(parent, name, "depends_on")
-        for ref in source.references:
-            add(writes.get(ref.table.lower()), name, f"references {ref.table}")
     for name, step in steps.items():
-        declared = {r.table.lower() for r in spec.sources[name].references}
+        declared = (
+            {r.table.lower() for r in spec.sources[name].references} if name in names else set()
+        )
+        why = "reads" if step.kind == "model" else "a rule reads"
         for table in step.reads:
             if table not in declared:
-                add(writes.get(table), name, f"a rule reads {table}")
+                add(_writer(writes, table), name, f"{why} {table}")
     by_source_table = _source_tables(spec)
     for name, referenced in (foreign_keys or {}).items():
         for table in referenced:
@@ -225,6 +251,19 @@ def build_dag(
     dag = Dag(steps, list(dict.fromkeys(edges)))
     check_acyclic(dag)
     return dag
+
+
+def _writer(writes: Mapping[str, str], table: str) -> str | None:
+    """The step writing ``table``; an unqualified name also matches the default schema."""
+    name = table.lower()
+    found = writes.get(name)
+    if found is None and "." in name and name.split(".", 1)[0] in _DEFAULT_SCHEMAS:
+        found = writes.get(name.split(".", 1)[1])
+    if found is None and "." not in name:
+        found = next(
+            (writes[f"{s}.{name}"] for s in _DEFAULT_SCHEMAS if f"{s}.{name}" in writes), None
+        )
+    return found
 
 
 def _rule_tables(rules: Sequence[Any]) -> list[str]:
@@ -238,23 +277,6 @@ def _rule_tables(rules: Sequence[Any]) -> list[str]:
             refs.append(getattr(side, "table", None))
         tables.extend(str(ref).lower() for ref in refs if ref)
     return tables
-
-
-def tables_read(sql: str, *, dialect: str = "duckdb") -> list[str]:
-    """The tables a SQL statement reads (``schema.table`` or ``table``, lower-cased), without
-    its CTE names: what a SQL model depends on."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError as exc:
-        raise ConfigError(f"cannot parse SQL to find the tables it reads: {exc}") from exc
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    found: list[str] = []
-    for table in tree.find_all(exp.Table):
-        if not table.name or (not table.db and table.name.lower() in ctes):
-            continue
-        name = f"{table.db}.{table.name}" if table.db else table.name
-        found.append(name.lower())
-    return list(dict.fromkeys(found))
 
 
 def _database(config: Any) -> str | None:
@@ -309,3 +331,27 @@ def discover_foreign_keys(
             continue
         found[name] = [fk.referenced.lower() for fk in info.foreign_keys]
     return found, notes
+
+
+def select_steps(pipeline: str, dag: Dag, select: Sequence[str], order: Sequence[str]) -> list[str]:
+    """The steps ``--select`` names, in run order: ``name``, ``name+`` (it and everything
+    downstream of it), ``+name`` (it and everything it needs)."""
+    chosen: set[str] = set()
+    unknown: list[str] = []
+    for item in select:
+        name = item.strip("+")
+        if name not in dag.steps:
+            unknown.append(item)
+            continue
+        chosen.add(name)
+        if item.endswith("+"):
+            chosen.update(dag.downstream(name))
+        if item.startswith("+"):
+            chosen.update(dag.upstream(name))
+    if unknown:
+        raise ConfigError(
+            f"pipeline {pipeline!r} has no step named {', '.join(map(repr, unknown))}",
+            hint=f"Steps: {', '.join(order)}. `NAME+` adds what runs after it, `+NAME` what "
+            "it needs.",
+        )
+    return [name for name in order if name in chosen]

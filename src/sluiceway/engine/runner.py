@@ -44,9 +44,10 @@ from sluiceway.core.retry import RetryPolicy
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.breakers import CircuitBreakers, InMemoryBreakerStore, blamed_endpoint
 from sluiceway.engine.checks import LoadChecks
-from sluiceway.engine.dag import Dag, build_dag, discover_foreign_keys
+from sluiceway.engine.dag import Dag, build_dag, discover_foreign_keys, select_steps
 from sluiceway.engine.executor import StepExecutor
 from sluiceway.engine.incremental import CURSOR_STATE, Backfill, Cursor, Tracking
+from sluiceway.engine.model_steps import model_reader, model_settings, view_statements
 from sluiceway.engine.periods import PERIODS_STATE
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
@@ -59,11 +60,12 @@ from sluiceway.schema.diff import diff
 from sluiceway.schema.model import TableSchema
 from sluiceway.schema.registry import InMemorySchemaRegistry, SchemaRegistry, registered
 from sluiceway.schema.transform import BatchTransform
-from sluiceway.sources.base import CancelToken, NothingNew, ReadContext
+from sluiceway.sources.base import CancelToken, NothingNew, ReadContext, SourceCapabilities
 from sluiceway.sources.files.tracking import FILES_STATE, FileTracker
 from sluiceway.spec.loader import LoadedPipeline
 from sluiceway.spec.models import SourceSettings
 from sluiceway.spec.write import DeleteSpec, Scd2Spec
+from sluiceway.transform.models import Model, discover_models
 from sluiceway.warehouses.base import LoadRequest, LoadResult, Warehouse, WarehouseContext
 
 
@@ -230,6 +232,8 @@ class PipelineRunner:
         self.restart_of = restart_of  # the run whose unfinished steps this one re-runs
         self.lock_wait = lock_wait  # seconds to wait for another run of the pipeline to end
         self.dag: Dag | None = None
+        self.models: dict[str, Model] = {}  # the pipeline's SQL models, by name
+        self._full_dag: Dag | None = None
         self._steps: dict[str, StepResult] = {}
         self.interrupted = False
         self.registry = registry
@@ -327,8 +331,11 @@ class PipelineRunner:
             foreign_keys, notes = discover_foreign_keys(
                 spec, self.registry.sources.create, skip=self.breakers.is_open
             )
-        dag = build_dag(spec, foreign_keys=foreign_keys)
+        models = discover_models(self.pipeline.file.parent, spec.models)
+        self.models = {m.name: m for m in models}
+        dag = build_dag(spec, foreign_keys=foreign_keys, models=models)
         dag.notes.extend(notes)
+        self._full_dag = dag
         names = self._selected(select, dag.order())
         return dag.subset(names)
 
@@ -337,20 +344,11 @@ class PipelineRunner:
             select = [self.backfill.source]
         if not select:
             return order
-        unknown = [name for name in select if name not in self.pipeline.spec.sources]
-        if unknown:
-            raise ConfigError(
-                f"pipeline {self.pipeline.name!r} has no source named "
-                f"{', '.join(map(repr, unknown))}",
-                hint=f"Sources: {', '.join(order)}",
-            )
-        return [name for name in order if name in select]
+        return select_steps(self.pipeline.name, self.dag_for_select, select, order)
 
     def _not_run(self, name: str, status: StepStatus, why: str) -> None:
         """A step the executor did not start: skipped, or cancelled before it began."""
-        step = StepResult(
-            name=name, table=str(self.pipeline.spec.settings(name).table), status=status
-        )
+        step = StepResult(name=name, table=self._target(name), status=status)
         step.notes = (why,)
         self._steps[name] = step
         self._publish_finished(step, started=False, reason=why)
@@ -399,10 +397,12 @@ class PipelineRunner:
     def _timed_step(self, name: str, warehouse: Warehouse[Any], *, attempt: int) -> StepResult:
         """One attempt, with its own token: the run's cancel and pause reach it, and its
         timeout stops only it (at its next batch boundary)."""
+        model = self.models.get(name)
+        if model is not None and model.config.materialized == "view":
+            return self._build_view(model, warehouse, attempt=attempt)
         token = CancelToken(parent=self.cancel)
-        timeout = (
-            self.pipeline.spec.sources[name].timeout or self.pipeline.spec.execution.step_timeout
-        )
+        timeout = getattr(self._config(name), "timeout", None)
+        timeout = timeout or self.pipeline.spec.execution.step_timeout
         timer: threading.Timer | None = None
         if timeout is not None:
             seconds = timeout.total_seconds()
@@ -425,6 +425,74 @@ class PipelineRunner:
             if timer is not None:
                 timer.cancel()
 
+    @property
+    def dag_for_select(self) -> Dag:
+        assert self._full_dag is not None
+        return self._full_dag
+
+    def _settings(self, name: str) -> SourceSettings:
+        """A source's settings, or a materialized model's load settings."""
+        model = self.models.get(name)
+        if model is not None:
+            return model_settings(model, self.pipeline.spec)
+        return self.pipeline.spec.settings(name)
+
+    def _target(self, name: str) -> str:
+        """The table a step writes."""
+        model = self.models.get(name)
+        return str(model.table if model is not None else self.pipeline.spec.settings(name).table)
+
+    def _config(self, name: str) -> Any:
+        """A source's spec, or a model's config."""
+        model = self.models.get(name)
+        return model.config if model is not None else self.pipeline.spec.sources[name]
+
+    def _source_type(self, name: str) -> str:
+        model = self.models.get(name)
+        if model is not None:
+            return f"model ({model.config.materialized})"
+        return str(self.pipeline.spec.sources[name].type)
+
+    def _model_rows(
+        self, model: Model, settings: SourceSettings, ctx: ReadContext, warehouse: Warehouse[Any]
+    ) -> tuple[pa.RecordBatchReader, Tracking | None]:
+        """A materialized model's rows, computed by the warehouse; past its cursor if it has
+        a ``time_column``."""
+        tracking = self._tracking(warehouse, settings, ctx) if settings.incremental else None
+        bounds = tracking.cursor.read_bounds() if tracking and tracking.cursor else None
+        reader = model_reader(model, warehouse, batch_size=settings.batch_size, bounds=bounds)
+        if tracking is not None and tracking.cursor is not None:
+            reader = tracking.cursor.filter(reader)
+        return reader, tracking
+
+    def _build_view(self, model: Model, warehouse: Warehouse[Any], *, attempt: int) -> StepResult:
+        """A view model: created or replaced in one transaction; no rows move."""
+        step = StepResult(
+            name=model.name, table=str(model.table), status=StepStatus.RUNNING, attempts=attempt
+        )
+        self._publish(
+            EventKind.STEP_STARTED,
+            model.name,
+            attempt=attempt,
+            kind="model",
+            target=step.table,
+            source_type="model (view)",
+            write="view",
+        )
+        started = monotonic()
+        try:
+            self.cancel.check()
+            warehouse.execute(view_statements(model, warehouse.capabilities.dialect))
+            step.status = StepStatus.SUCCEEDED
+            step.notes = (f"view {model.table} created",)
+        except (SluicewayError, KeyboardInterrupt) as exc:
+            step.error = exc
+            cancelled = isinstance(exc, CancelledError | KeyboardInterrupt)
+            step.status = StepStatus.CANCELLED if cancelled else StepStatus.FAILED
+        step.duration_s = monotonic() - started
+        self._publish_finished(step)
+        return step
+
     def _endpoints(self, name: str, warehouse: Warehouse[Any]) -> StepEndpoints:
         assert self.dag is not None
         return StepEndpoints(
@@ -441,7 +509,7 @@ class PipelineRunner:
             if not admission.allowed:
                 step = StepResult(
                     name=name,
-                    table=str(self.pipeline.spec.settings(name).table),
+                    table=self._target(name),
                     status=StepStatus.BLOCKED,
                     error=admission.error(self.breakers.spec.cooldown),
                 )
@@ -483,11 +551,12 @@ class PipelineRunner:
     def _retry_policy(self, name: str, warehouse: Warehouse[Any]) -> RetryPolicy | None:
         """The source's ``retry``, else the pipeline's, else the warehouse's own (which covers
         only a lost warehouse connection)."""
-        chosen = self.pipeline.spec.sources[name].retry or self.pipeline.spec.execution.retry
+        chosen = getattr(self._config(name), "retry", None) or self.pipeline.spec.execution.retry
         return chosen.policy() if chosen is not None else warehouse.retry_policy
 
     def _retryable(self, error: BaseException, name: str, warehouse: Warehouse[Any]) -> bool:
-        configured = self.pipeline.spec.sources[name].retry or self.pipeline.spec.execution.retry
+        configured = getattr(self._config(name), "retry", None)
+        configured = configured or self.pipeline.spec.execution.retry
         if configured is not None:
             return classify(error) is ErrorClass.TRANSIENT and not isinstance(
                 error, CircuitOpenError
@@ -498,7 +567,7 @@ class PipelineRunner:
         self, name: str, warehouse: Warehouse[Any], *, attempt: int = 1, cancel: CancelToken
     ) -> StepResult:
         spec = self.pipeline.spec
-        settings = spec.settings(name)
+        settings = self._settings(name)
         load_id = new_id()
         step = StepResult(
             name=name, table=str(settings.table), status=StepStatus.RUNNING, attempts=attempt
@@ -507,9 +576,9 @@ class PipelineRunner:
             EventKind.STEP_STARTED,
             name,
             attempt=attempt,
-            kind="load",
+            kind="model" if name in self.models else "load",
             target=step.table,
-            source_type=spec.sources[name].type,
+            source_type=self._source_type(name),
             write=settings.write,
             load_id=load_id,
         )
@@ -710,6 +779,8 @@ class PipelineRunner:
         if self.replay is not None:
             table = warehouse.table_schema(settings.table)
             return replay_reader(self.replay[name], settings, table, ctx.reject), None
+        if name in self.models:
+            return self._model_rows(self.models[name], settings, ctx, warehouse)
         source = self.registry.sources.create(self.pipeline.spec.sources[name])
         if source.capabilities.keeps_state:
             stored = warehouse.read_state(self.pipeline.name, settings.name)
@@ -743,7 +814,8 @@ class PipelineRunner:
         }
         if settings.write == "scd2" and settings.scd2 is None:
             options["scd2"] = Scd2Spec()
-        op = self.registry.sources.capabilities(self.pipeline.spec.sources[settings.name])
+        config = self.pipeline.spec.sources.get(settings.name)
+        op = self.registry.sources.capabilities(config) if config else SourceCapabilities()
         if op.change_op_column is not None and settings.keyed and not self.replay:
             delete = settings.delete or DeleteSpec()
             if delete.column is None:

@@ -33,6 +33,7 @@ from sluiceway.spec.cleaning import CleaningSpec, DedupeSpec
 from sluiceway.spec.contract import SchemaContract, merge_contracts
 from sluiceway.spec.execution import ExecutionSpec, ReferenceSpec, RetrySpec, to_timedelta
 from sluiceway.spec.incremental import IncrementalSpec
+from sluiceway.spec.model import ModelsSpec
 from sluiceway.spec.models_base import StrictModel
 from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
 from sluiceway.spec.schedule import ScheduleSpec
@@ -261,6 +262,11 @@ class PipelineSpec(StrictModel, Generic[S, W]):
         None,
         description="When `sluiceway serve` runs this pipeline: cron (`@hourly`, `0 3 * * *`) "
         "or an interval (`every: 15m`), with a catch-up policy (see docs/scheduling.md).",
+    )
+    models: ModelsSpec = Field(
+        default_factory=ModelsSpec,
+        description="The SQL models built after the loads (the `.sql` files under `models/`; "
+        "see docs/models.md).",
     )
     execution: ExecutionSpec = Field(
         default_factory=ExecutionSpec,

@@ -133,6 +133,12 @@ class FaultyWarehouse(Warehouse[FaultyWarehouseSpec]):
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pa.Table:
         return self.duckdb.query(sql, params)
 
+    def execute(self, statements: Sequence[str]) -> None:
+        self.duckdb.execute(statements)
+
+    def stream(self, sql: str, *, batch_size: int) -> pa.RecordBatchReader:
+        return self.duckdb.stream(sql, batch_size=batch_size)
+
     def run_lock(self, pipeline: str, *, run_id: str) -> AbstractContextManager[None]:
         return self.duckdb.run_lock(pipeline, run_id=run_id)
 

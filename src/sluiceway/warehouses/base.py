@@ -284,6 +284,16 @@ class Warehouse(ABC, Generic[C]):
         ones (``$name`` in DuckDB).
         """
 
+    @abstractmethod
+    def execute(self, statements: Sequence[str]) -> None:
+        """Run statements in the warehouse's dialect in one transaction (DDL included): all
+        of them, or none."""
+
+    def stream(self, sql: str, *, batch_size: int) -> pa.RecordBatchReader:
+        """A query's rows in batches of at most ``batch_size``. This default materializes the
+        result first; a warehouse that can stream from the server overrides it."""
+        return self.query(sql).to_reader(max_chunksize=batch_size)
+
     def run_lock(self, pipeline: str, *, run_id: str) -> AbstractContextManager[None]:
         """Held while a run of ``pipeline`` loads into this warehouse, whichever machine runs
         it (a shared server's lock); raises :class:`PipelineLockedError` when another run holds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -183,6 +183,40 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
         return table
+
+    def execute(self, statements: Sequence[str]) -> None:
+        con = self.connection.cursor()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for statement in statements:
+                con.execute(statement)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise WarehouseError(f"{str(exc).strip().splitlines()[0]}") from exc
+        finally:
+            con.close()
+
+    def stream(self, sql: str, *, batch_size: int) -> pa.RecordBatchReader:
+        """Batches straight from DuckDB's result, never the whole of it in memory, on a cursor
+        of their own (the warehouse's connection stays free for other statements meanwhile)."""
+        con = self.connection.cursor()
+        try:
+            source = con.sql(sql).to_arrow_reader(batch_size)
+        except duckdb.Error as exc:
+            con.close()
+            raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from source
+            except duckdb.Error as exc:
+                raise WarehouseError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
+            finally:
+                con.close()
+
+        return pa.RecordBatchReader.from_batches(source.schema, batches())
 
     def explain(self, sql: str, *, analyze: bool = False) -> Any:
         options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"

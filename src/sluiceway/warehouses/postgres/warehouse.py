@@ -104,6 +104,16 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
         result: pa.Table = self.connections.run(run, "query")
         return result
 
+    def execute(self, statements: Sequence[str]) -> None:
+        """PostgreSQL statements in one transaction, retried whole on a transient failure."""
+
+        def run(conn: Any) -> None:
+            with conn.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+
+        self.connections.run(run, "executing statements")
+
     @contextmanager
     def run_lock(self, pipeline: str, *, run_id: str) -> Iterator[None]:
         """A session-level advisory lock on the pipeline's name, on a connection of its own

@@ -1,0 +1,114 @@
+"""How the engine builds a SQL model.
+
+A `view` is created (or replaced) in one transaction. Every other materialization is a load
+whose rows come from the warehouse itself: the model's SELECT, compiled for the warehouse and
+streamed in batches, goes through the same path as a source's rows — the schema contract, the
+quality rules (``checks``), the write (``replace`` for a `table`, ``merge`` by ``unique_key`` for
+an `incremental` one, ``scd2``), the DLQ and the load record, committed in one transaction. An
+incremental model with a ``time_column`` keeps a cursor like an incremental source: only rows at
+or past it (minus ``lookback``) are computed again, and the bound goes into the SQL.
+
+Columns named ``_sluiceway_*`` that a model selects from a loaded table (``SELECT *``) describe
+that table's loads, not the model's: they are dropped, and the model's own load adds its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sluiceway.core.names import TableRef
+from sluiceway.core.sql_compile import compile_sql
+from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.sources.base import CursorBounds
+from sluiceway.spec.incremental import IncrementalSpec
+from sluiceway.spec.models import SourceSettings
+from sluiceway.spec.write import Scd2Spec
+from sluiceway.transform.models import Model
+from sluiceway.warehouses.base import Warehouse
+
+_BOOKKEEPING = "_sluiceway_"
+_WRITES = {"table": "replace", "incremental": "append", "scd2": "scd2"}
+
+
+def model_settings(model: Model, spec: Any) -> SourceSettings:
+    """The load settings of a materialized model, with the pipeline's defaults."""
+    config = model.config
+    write = _WRITES[config.materialized]
+    if config.materialized == "incremental" and config.unique_key:
+        write = "merge"
+    incremental = None
+    if config.time_column is not None:
+        incremental = IncrementalSpec.model_validate(
+            {"cursor": config.time_column, "lookback": config.lookback}
+        )
+    return SourceSettings(
+        name=model.name,
+        table=model.table,
+        write=write,  # type: ignore[arg-type]
+        primary_key=tuple(config.unique_key),
+        batch_size=spec.defaults.batch_size,
+        lineage=spec.defaults.lineage,
+        on_bad_rows="fail",
+        contract=spec.defaults.contract,
+        checks=tuple(config.checks),
+        incremental=incremental,
+        scd2=(config.scd2 or Scd2Spec()) if config.materialized == "scd2" else None,
+    )
+
+
+def model_sql(model: Model, dialect: str, bounds: CursorBounds | None = None) -> str:
+    """The model's SELECT for ``dialect``, narrowed to a cursor window when given."""
+    sql: exp.Expr | str = model.sql
+    if bounds is not None:
+        inner: exp.Expr = exp.maybe_parse(model.sql, dialect="duckdb")
+        column = exp.column(bounds.column, table="m", quoted=True)
+        conditions: list[exp.Expr] = []
+        if bounds.lower is not None:
+            low = exp.convert(bounds.lower)
+            conditions.append(column >= low if bounds.lower_inclusive else column > low)
+        if bounds.upper is not None:
+            conditions.append(column < exp.convert(bounds.upper))
+        query = exp.select("*").from_(
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("m")))
+        )
+        if conditions:
+            query = query.where(exp.and_(*conditions))
+        sql = query
+    return compile_sql(sql, dialect)
+
+
+def model_reader(
+    model: Model, warehouse: Warehouse[Any], *, batch_size: int, bounds: CursorBounds | None
+) -> pa.RecordBatchReader:
+    """The model's rows from the warehouse, in batches, without loaded tables' bookkeeping."""
+    reader = warehouse.stream(
+        model_sql(model, warehouse.capabilities.dialect, bounds), batch_size=batch_size
+    )
+    keep = [i for i, f in enumerate(reader.schema) if not f.name.startswith(_BOOKKEEPING)]
+    if len(keep) == len(reader.schema):
+        return reader
+    schema = pa.schema([reader.schema.field(i) for i in keep])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            yield pa.RecordBatch.from_arrays([batch.column(i) for i in keep], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def view_statements(model: Model, dialect: str) -> list[str]:
+    """Create (or replace) a view model: its schema, then the view, in one transaction."""
+    table: TableRef = model.table
+    statements = []
+    if table.schema is not None:
+        statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(table.schema, dialect)}")
+    target = quote_identifier(table.name, dialect)
+    if table.schema is not None:
+        target = f"{quote_identifier(table.schema, dialect)}.{target}"
+    statements.append(f"DROP VIEW IF EXISTS {target}")
+    statements.append(f"CREATE VIEW {target} AS {model_sql(model, dialect)}")
+    return statements
