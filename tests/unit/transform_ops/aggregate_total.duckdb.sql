@@ -1,0 +1,5 @@
+SELECT
+  COUNT(*) AS "n",
+  SUM("qty") AS "units",
+  MEDIAN("qty") AS "middle"
+FROM "orders"

@@ -1,0 +1,66 @@
+WITH "_op0_bin" AS (
+  SELECT
+    "id",
+    "customer",
+    "status",
+    "region",
+    "amount",
+    "qty",
+    "ordered_at",
+    "order_day",
+    "channel",
+    CASE
+      WHEN CAST(MAX("amount") OVER () AS DOUBLE PRECISION) = CAST(MIN("amount") OVER () AS DOUBLE PRECISION)
+      THEN 1
+      WHEN CAST("amount" AS DOUBLE PRECISION) = CAST(MAX("amount") OVER () AS DOUBLE PRECISION)
+      THEN 4
+      ELSE CAST(FLOOR(
+        CAST((
+          CAST("amount" AS DOUBLE PRECISION) - CAST(MIN("amount") OVER () AS DOUBLE PRECISION)
+        ) AS DOUBLE PRECISION) / (
+          CAST(MAX("amount") OVER () AS DOUBLE PRECISION) - CAST(MIN("amount") OVER () AS DOUBLE PRECISION)
+        ) * 4
+      ) AS INT) + 1
+    END AS "amount_bin"
+  FROM "orders"
+), "_op1_bin" AS (
+  SELECT
+    "id",
+    "customer",
+    "status",
+    "region",
+    "amount",
+    "qty",
+    "ordered_at",
+    "order_day",
+    "channel",
+    "amount_bin",
+    CASE CASE
+        WHEN CAST(MAX("qty") OVER () AS DOUBLE PRECISION) = CAST(MIN("qty") OVER () AS DOUBLE PRECISION)
+        THEN 1
+        WHEN CAST("qty" AS DOUBLE PRECISION) = CAST(MIN("qty") OVER () AS DOUBLE PRECISION)
+        THEN 1
+        ELSE CAST(CEIL(
+          CAST((
+            CAST("qty" AS DOUBLE PRECISION) - CAST(MIN("qty") OVER () AS DOUBLE PRECISION)
+          ) AS DOUBLE PRECISION) / (
+            CAST(MAX("qty") OVER () AS DOUBLE PRECISION) - CAST(MIN("qty") OVER () AS DOUBLE PRECISION)
+          ) * 3
+        ) AS INT)
+      END
+      WHEN 1
+      THEN 'low'
+      WHEN 2
+      THEN 'mid'
+      WHEN 3
+      THEN 'high'
+    END AS "qty_level"
+  FROM "_op0_bin"
+)
+SELECT
+  "id",
+  "amount",
+  "amount_bin",
+  "qty",
+  "qty_level"
+FROM "_op1_bin"

@@ -1,0 +1,14 @@
+WITH "_op0_dedupe" AS (
+  SELECT DISTINCT ON ("region")
+    *
+  FROM "orders"
+  ORDER BY
+    "region" ASC,
+    "amount" DESC,
+    "id" ASC
+)
+SELECT
+  "region",
+  "id",
+  "amount"
+FROM "_op0_dedupe"

@@ -1,0 +1,5 @@
+SELECT
+  "id",
+  "customer",
+  "amount"
+FROM "orders"

@@ -1,0 +1,9 @@
+SELECT
+  "id",
+  "customer",
+  "status",
+  "region",
+  "amount",
+  "qty",
+  "ordered_at"
+FROM "orders"
