@@ -745,6 +745,42 @@ def show(
     show_model(_state(ctx), model, target=pipeline, limit=limit, output_format=output_format)
 
 
+@app.command()
+def lineage(
+    ctx: typer.Context,
+    ref: Annotated[
+        list[str],
+        typer.Argument(
+            help="TABLE or TABLE.COLUMN (e.g. gold.revenue.revenue); `impact REF` lists "
+            "everything downstream of REF."
+        ),
+    ],
+    downstream: Annotated[
+        bool,
+        typer.Option(
+            "--downstream/--upstream", help="What it feeds, or (default) what it comes from."
+        ),
+    ] = False,
+    output_format: Annotated[
+        Literal["tree", "json", "mermaid"], typer.Option("--format", "-f")
+    ] = "tree",
+    as_json: JsonOption = False,
+) -> None:
+    """Column-level lineage of tables and models: where a column comes from and how, what it
+    feeds, and (`lineage impact REF`) everything a change to it can reach."""
+    from sluiceway.cli.commands.lineage import show_impact, show_lineage
+
+    state = _state(ctx)
+    if ref[0] == "impact" and len(ref) == 2:
+        show_impact(state, ref[1], as_json=as_json)
+        return
+    if len(ref) != 1:
+        raise typer.BadParameter("give one TABLE[.COLUMN], or `impact TABLE.COLUMN`")
+    show_lineage(
+        state, ref[0], downstream=downstream, output_format="json" if as_json else output_format
+    )
+
+
 RunIdArg = Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")]
 
 

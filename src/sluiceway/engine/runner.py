@@ -38,7 +38,7 @@ from sluiceway.core.errors import (
 )
 from sluiceway.core.events import Event, EventBus, EventKind
 from sluiceway.core.ids import new_id
-from sluiceway.core.names import COMMIT_TS_COLUMN, LOAD_ID_COLUMN
+from sluiceway.core.names import COMMIT_TS_COLUMN, LOAD_ID_COLUMN, TableRef
 from sluiceway.core.rejects import Reject
 from sluiceway.core.retry import RetryPolicy
 from sluiceway.core.status import RunStatus, StepStatus
@@ -341,6 +341,11 @@ class PipelineRunner:
 
     def _selected(self, select: Sequence[str] | None, order: list[str]) -> list[str]:
         if self.backfill is not None:
+            if self.backfill.source not in self.pipeline.spec.sources:
+                raise ConfigError(
+                    f"pipeline {self.pipeline.name!r} has no source named {self.backfill.source!r}",
+                    hint=f"Sources: {', '.join(self.pipeline.spec.sources)}",
+                )
             select = [self.backfill.source]
         if not select:
             return order
@@ -367,6 +372,8 @@ class PipelineRunner:
         while True:
             step = self._timed_step(name, warehouse, attempt=attempt)
             self._steps[name] = step
+            if step.error is None and name in self.models:
+                self._model_built(self.models[name], warehouse)
             if isinstance(step.error, KeyboardInterrupt):
                 self.interrupted = True
                 self.cancel.cancel("interrupted")
@@ -437,6 +444,20 @@ class PipelineRunner:
             return model_settings(model, self.pipeline.spec)
         return self.pipeline.spec.settings(name)
 
+    def _origin(self, name: str) -> str | None:
+        """Where a source's rows come from, for table-level lineage (``csv:data/*.csv``,
+        ``postgres:postgres://db:5432/shop/public.orders``); None for a model."""
+        config = self.pipeline.spec.sources.get(name)
+        if config is None:
+            return None
+        where = getattr(config, "path", None) or getattr(config, "source_table", None)
+        if isinstance(where, list):
+            where = ", ".join(map(str, where))
+        endpoint = endpoint_of(config)
+        if where and endpoint:
+            where = f"{endpoint}/{where}"
+        return f"{config.type}:{where or endpoint or name}"
+
     def _target(self, name: str) -> str:
         """The table a step writes."""
         model = self.models.get(name)
@@ -464,6 +485,31 @@ class PipelineRunner:
         if tracking is not None and tracking.cursor is not None:
             reader = tracking.cursor.filter(reader)
         return reader, tracking
+
+    def _model_built(self, model: Model, warehouse: Warehouse[Any]) -> None:
+        """Publish what lineage needs of a model that committed: its SQL, the columns of the
+        tables it reads and of its own output."""
+
+        def columns(table: str) -> dict[str, str]:
+            arrow = warehouse.table_schema(TableRef.parse(table))
+            return {f.name: str(f.type) for f in arrow} if arrow is not None else {}
+
+        try:
+            schema = {table: columns(table) for table in model.reads}
+            output = columns(str(model.table))
+        except SluicewayError as exc:  # lineage is a record, not part of the model's work
+            self._publish(EventKind.MODEL_BUILT, model.name, error=exc.message)
+            return
+        self._publish(
+            EventKind.MODEL_BUILT,
+            model.name,
+            table=str(model.table),
+            sql=model.sql,
+            materialization=model.config.materialized,
+            config=model.config.model_dump(mode="json", exclude_defaults=True),
+            schema={t: c for t, c in schema.items() if c},
+            columns=[{"name": n, "type": t} for n, t in output.items()],
+        )
 
     def _build_view(self, model: Model, warehouse: Warehouse[Any], *, attempt: int) -> StepResult:
         """A view model: created or replaced in one transaction; no rows move."""
@@ -969,6 +1015,7 @@ class PipelineRunner:
         self._publish(
             EventKind.LOAD_COMMITTED,
             request.source,
+            origin=self._origin(request.source),
             load_id=result.load_id,
             table=str(result.table),
             rows_inserted=result.rows_inserted,

@@ -25,6 +25,7 @@ from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.engine.schema_store import MetaSchemaRegistry
 from sluiceway.meta.control import MetaBreakerStore
 from sluiceway.meta.store import MetaStore
+from sluiceway.observe.lineage_recorder import LineageRecorder
 from sluiceway.observe.meta_recorder import MetaRecorder
 from sluiceway.observe.progress import ProgressDisplay
 from sluiceway.sources.base import CancelToken
@@ -80,6 +81,7 @@ def execute(
     err = render.stderr()
     with MetaStore.for_state_dir(pipeline.state_dir) as store:
         bus.subscribe(MetaRecorder(store))
+        bus.subscribe(LineageRecorder(store))
         if state.log_format is not None:
             from sluiceway.observe.logs import EventLogger  # structlog only when asked for
 

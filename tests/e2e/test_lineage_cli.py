@@ -1,0 +1,99 @@
+"""Lineage recorded by real runs: models' columns traced to the loaded files, versions kept,
+`sluiceway lineage` upstream, downstream, impact and Mermaid."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sluiceway.meta import lineage_store
+from sluiceway.meta.store import MetaStore
+from tests.e2e.cli_process import sluiceway
+
+pytestmark = pytest.mark.e2e
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write(tmp_path / "orders.csv", "order_id,customer_id,amount\n1,10,5.5\n2,10,3.0\n3,11,7.25\n")
+    write(
+        tmp_path / "sluiceway.yaml",
+        """
+        pipeline: shop
+        sources:
+          orders: {type: csv, path: orders.csv, table: bronze.orders}
+        """,
+    )
+    write(
+        tmp_path / "models" / "silver" / "orders.sql",
+        """
+        /* {materialized: table} */
+        SELECT order_id, customer_id, amount * 100 AS cents FROM bronze.orders
+        """,
+    )
+    write(
+        tmp_path / "models" / "gold" / "revenue.sql",
+        """
+        SELECT customer_id, sum(cents) AS revenue, count(*) AS orders
+        FROM silver.orders GROUP BY customer_id
+        """,
+    )
+    return tmp_path
+
+
+def test_lineage_traces_model_columns_back_to_the_loaded_file(project: Path) -> None:
+    done = sluiceway("run", cwd=project)
+    assert done.returncode == 0, done.stderr
+
+    up = json.loads(sluiceway("lineage", "gold.revenue.revenue", "--json", cwd=project).stdout)
+    assert (up["name"], up["kind"]) == ("gold.revenue.revenue", "aggregate")
+    cents = up["children"][0]
+    assert (cents["name"], cents["kind"]) == ("silver.orders.cents", "derived")
+    assert cents["expression"] == "bronze.orders.amount * 100"
+    amount = cents["children"][0]
+    assert amount["name"] == "bronze.orders.amount"
+    assert amount["children"][0]["name"] == "csv:orders.csv"
+
+    impact = json.loads(
+        sluiceway("lineage", "impact", "bronze.orders.amount", "--json", cwd=project).stdout
+    )
+    assert impact["impact"] == ["silver.orders.cents", "gold.revenue.revenue"]
+    tree = sluiceway("lineage", "bronze.orders", "--downstream", cwd=project).stdout
+    assert "silver.orders" in tree
+    assert "gold.revenue" in tree
+    mermaid = sluiceway("lineage", "gold.revenue", "-f", "mermaid", cwd=project).stdout
+    assert mermaid.startswith("flowchart") or "flowchart" in mermaid.splitlines()[0:3][-1]
+
+
+def test_a_model_version_changes_only_with_its_sql(project: Path) -> None:
+    assert sluiceway("run", cwd=project).returncode == 0
+    assert sluiceway("run", cwd=project).returncode == 0
+    with MetaStore.for_state_dir(project / ".sluiceway") as store:
+        assert [v.version for v in lineage_store.model_history(store, "gold.revenue")] == [1]
+    write(
+        project / "models" / "gold" / "revenue.sql",
+        "SELECT customer_id, max(cents) AS revenue FROM silver.orders GROUP BY customer_id\n",
+    )
+    assert sluiceway("run", cwd=project).returncode == 0
+    with MetaStore.for_state_dir(project / ".sluiceway") as store:
+        assert [v.version for v in lineage_store.model_history(store, "gold.revenue")] == [1, 2]
+    impact = json.loads(
+        sluiceway("lineage", "impact", "silver.orders.cents", "--json", cwd=project).stdout
+    )
+    assert impact["impact"] == ["gold.revenue.revenue"]  # the latest version only
+
+
+def test_an_unknown_reference_is_a_clear_error(project: Path) -> None:
+    assert sluiceway("run", cwd=project).returncode == 0
+    missing = sluiceway("lineage", "gold.revenu.revenue", cwd=project)
+    assert missing.returncode == 1
+    assert "gold.revenu" in missing.stderr
+    assert "Traceback" not in missing.stderr
