@@ -261,3 +261,47 @@ def test_timestamps_survive_the_round_trip(shop: Path, target: Target, registry:
         datetime(2024, 1, 2, 11),
         datetime(2024, 1, 3, 12),
     ]
+
+
+def test_an_unqualified_view_lands_in_the_default_schema(
+    shop: Path, target: Target, registry: Registry
+) -> None:
+    write(
+        shop / "models" / "big_spenders.sql",
+        "SELECT customer_id FROM gold.revenue WHERE orders > 1\n",
+    )
+    result = run(shop, registry)
+    assert result.status is RunStatus.SUCCEEDED
+    assert target.rows("SELECT customer_id FROM big_spenders") == [(10,)]
+
+
+def test_a_lookback_recomputes_late_rows_behind_the_cursor(
+    shop: Path, target: Target, registry: Registry
+) -> None:
+    write(
+        shop / "models" / "silver" / "orders.sql",
+        """
+        /* {materialized: incremental, unique_key: order_id, time_column: ts, lookback: 2d} */
+        SELECT order_id, customer_id, amount, ts FROM bronze.orders
+        """,
+    )
+    assert run(shop, registry).status is RunStatus.SUCCEEDED
+    # A late order, a day behind the cursor (2024-01-03 12:00): inside the lookback.
+    write(shop / "orders.csv", ORDERS + "5,12,2.00,2024-01-02 12:00:00\n")
+    second = run(shop, registry)
+    silver = next(s for s in second.steps if s.name == "silver.orders")
+    assert silver.rows_inserted == 1
+    assert target.rows("SELECT count(*) FROM silver.orders") == [(4,)]
+
+
+def test_the_pipeline_file_config_wins_over_the_header(shop: Path, target: Target) -> None:
+    del target
+    from sluiceway.spec.model import ModelsSpec
+
+    spec = ModelsSpec(config={"gold.top": {"materialized": "table"}})
+    models = {m.name: m for m in discover_models(shop, spec)}
+    assert models["gold.top"].config.materialized == "table"
+    with pytest.raises(ConfigError, match=r"'gold\.nope', which no file"):
+        discover_models(shop, ModelsSpec(config={"gold.nope": {}}))
+    with pytest.raises(ConfigError, match="there is no models folder"):
+        discover_models(shop, ModelsSpec(path="elsewhere", config={"gold.top": {}}))

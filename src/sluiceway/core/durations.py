@@ -35,10 +35,12 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """A short human form: ``2d 3h``, ``45m``, ``12s``."""
-    seconds = int(value.total_seconds())
-    if seconds < 0:
+    """A short human form: ``2d 3h``, ``45m``, ``12s``; under a second, ``250ms``."""
+    if value < timedelta():
         return f"-{format_duration(-value)}"
+    if value < timedelta(seconds=1):
+        return f"{round(value.total_seconds() * 1000)}ms"
+    seconds = int(value.total_seconds())
     parts: list[str] = []
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
         if seconds >= size:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sluiceway.core.clock import utcnow
+from sluiceway.core.durations import format_duration
 from sluiceway.core.errors import (
     CircuitOpenError,
     ErrorClass,
@@ -78,8 +79,9 @@ class Admission:
             f"the circuit breaker of {self.endpoint} is {record.state.replace('_', '-')}{since} "
             f"after {record.failures} failure(s) in a row{last}",
             endpoint=self.endpoint,
-            hint=f"Steps that need it are blocked; one will try it {_human(cooldown)} after it "
-            "opened. Close it by hand with `sluiceway breakers reset ENDPOINT` once it is back.",
+            hint="Steps that need it are blocked; one will try it "
+            f"{format_duration(cooldown)} after it opened. Close it by hand with "
+            "`sluiceway breakers reset ENDPOINT` once it is back.",
         )
 
 
@@ -170,9 +172,3 @@ def blamed_endpoint(
     if isinstance(error, WarehouseError):
         return warehouse
     return None
-
-
-def _human(value: timedelta) -> str:
-    from sluiceway.core.durations import format_duration
-
-    return format_duration(value)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -58,40 +59,55 @@ class Dag:
     edges: list[Edge] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. foreign keys that could not be read
 
+    # A Dag's steps and edges do not change once it is built (its notes may grow), so the
+    # maps below are computed once: the executor asks for parents at every scheduling pass.
+
+    @cached_property
+    def _links(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        parents: dict[str, dict[str, None]] = {name: {} for name in self.steps}
+        children: dict[str, dict[str, None]] = {name: {} for name in self.steps}
+        for edge in self.edges:
+            parents.setdefault(edge.child, {})[edge.parent] = None
+            children.setdefault(edge.parent, {})[edge.child] = None
+        return (
+            {name: list(found) for name, found in parents.items()},
+            {name: list(found) for name, found in children.items()},
+        )
+
     def parents(self, name: str) -> list[str]:
-        return list(dict.fromkeys(e.parent for e in self.edges if e.child == name))
+        return list(self._links[0].get(name, ()))
 
     def children(self, name: str) -> list[str]:
-        return list(dict.fromkeys(e.child for e in self.edges if e.parent == name))
+        return list(self._links[1].get(name, ()))
 
     def downstream(self, name: str) -> list[str]:
         """Every step that (transitively) waits for ``name``, in run order."""
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            for child in self.children(todo.pop()):
-                if child not in seen:
-                    seen.add(child)
-                    todo.append(child)
-        return [n for n in self.order() if n in seen]
+        return self._reach(name, self.children)
 
     def upstream(self, name: str) -> list[str]:
         """Every step ``name`` (transitively) waits for, in run order."""
+        return self._reach(name, self.parents)
+
+    def _reach(self, name: str, links: Callable[[str], list[str]]) -> list[str]:
         seen: set[str] = set()
         todo = [name]
         while todo:
-            for parent in self.parents(todo.pop()):
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
+            for other in links(todo.pop()):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
         return [n for n in self.order() if n in seen]
 
     def order(self) -> list[str]:
         """A topological order: file order, except that parents come before children."""
-        return [name for level in self.levels() for name in level]
+        return [name for level in self._levels for name in level]
 
     def levels(self) -> list[list[str]]:
         """Steps by depth: level 0 needs nothing, level n needs something of level n - 1."""
+        return [list(level) for level in self._levels]
+
+    @cached_property
+    def _levels(self) -> tuple[tuple[str, ...], ...]:
         check_acyclic(self)
         depth: dict[str, int] = {}
 
@@ -105,7 +121,7 @@ class Dag:
         levels: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
         for name in self.steps:  # file order within a level
             levels[depth[name]].append(name)
-        return levels
+        return tuple(tuple(level) for level in levels)
 
     def subset(self, names: Iterable[str]) -> Dag:
         """Only ``names``, with the edges between them."""
@@ -333,7 +349,7 @@ def discover_foreign_keys(
     return found, notes
 
 
-def select_steps(pipeline: str, dag: Dag, select: Sequence[str], order: Sequence[str]) -> list[str]:
+def select_steps(pipeline: str, dag: Dag, select: Sequence[str]) -> list[str]:
     """The steps ``--select`` names, in run order: ``name``, ``name+`` (it and everything
     downstream of it), ``+name`` (it and everything it needs)."""
     chosen: set[str] = set()
@@ -351,7 +367,7 @@ def select_steps(pipeline: str, dag: Dag, select: Sequence[str], order: Sequence
     if unknown:
         raise ConfigError(
             f"pipeline {pipeline!r} has no step named {', '.join(map(repr, unknown))}",
-            hint=f"Steps: {', '.join(order)}. `NAME+` adds what runs after it, `+NAME` what "
-            "it needs.",
+            hint=f"Steps: {', '.join(dag.order())}. `NAME+` adds what runs after it, `+NAME` "
+            "what it needs.",
         )
-    return [name for name in order if name in chosen]
+    return [name for name in dag.order() if name in chosen]

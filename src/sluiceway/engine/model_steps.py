@@ -20,7 +20,6 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from sluiceway.core.names import TableRef
 from sluiceway.core.sql_compile import compile_sql
 from sluiceway.core.sql_quoting import quote_identifier
 from sluiceway.sources.base import CursorBounds
@@ -28,6 +27,7 @@ from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.spec.models import SourceSettings
 from sluiceway.spec.write import Scd2Spec
 from sluiceway.transform.models import Model
+from sluiceway.warehouses import sql_builders as sb
 from sluiceway.warehouses.base import Warehouse
 
 _BOOKKEEPING = "_sluiceway_"
@@ -100,15 +100,14 @@ def model_reader(
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def view_statements(model: Model, dialect: str) -> list[str]:
-    """Create (or replace) a view model: its schema, then the view, in one transaction."""
-    table: TableRef = model.table
-    statements = []
-    if table.schema is not None:
-        statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(table.schema, dialect)}")
-    target = quote_identifier(table.name, dialect)
-    if table.schema is not None:
-        target = f"{quote_identifier(table.schema, dialect)}.{target}"
-    statements.append(f"DROP VIEW IF EXISTS {target}")
-    statements.append(f"CREATE VIEW {target} AS {model_sql(model, dialect)}")
-    return statements
+def view_statements(model: Model, warehouse: Warehouse[Any]) -> list[str]:
+    """Create (or replace) a view model, in the warehouse's default schema unless it names
+    one: its schema, then the view, run in one transaction."""
+    dialect = warehouse.capabilities.dialect
+    target = sb.table(model.table, warehouse.default_schema)
+    schema = quote_identifier(model.table.schema or warehouse.default_schema, dialect)
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {schema}",
+        f"DROP VIEW IF EXISTS {target.sql(dialect)}",
+        f"CREATE VIEW {target.sql(dialect)} AS {model_sql(model, dialect)}",
+    ]

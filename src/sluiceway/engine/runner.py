@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ from sluiceway.schema.registry import InMemorySchemaRegistry, SchemaRegistry, re
 from sluiceway.schema.transform import BatchTransform
 from sluiceway.sources.base import CancelToken, NothingNew, ReadContext, SourceCapabilities
 from sluiceway.sources.files.tracking import FILES_STATE, FileTracker
+from sluiceway.spec.execution import RetrySpec
 from sluiceway.spec.loader import LoadedPipeline
 from sluiceway.spec.models import SourceSettings
 from sluiceway.spec.write import DeleteSpec, Scd2Spec
@@ -90,7 +91,7 @@ class StepResult:
     schema_notes: tuple[str, ...] = ()  # what the contract did (columns added, variants, ...)
     quality: dict[str, Any] | None = None  # score, rules run and failed, rows quarantined
     notes: tuple[str, ...] = ()  # what incremental reading did (cursor, rows skipped)
-    attempts: int = 1  # tries: a transient warehouse failure runs the step again
+    attempts: int = 1  # tries: a transient failure runs the step again under its retry policy
 
     @property
     def rows_loaded(self) -> int:
@@ -233,7 +234,6 @@ class PipelineRunner:
         self.lock_wait = lock_wait  # seconds to wait for another run of the pipeline to end
         self.dag: Dag | None = None
         self.models: dict[str, Model] = {}  # the pipeline's SQL models, by name
-        self._full_dag: Dag | None = None
         self._steps: dict[str, StepResult] = {}
         self.interrupted = False
         self.registry = registry
@@ -335,11 +335,9 @@ class PipelineRunner:
         self.models = {m.name: m for m in models}
         dag = build_dag(spec, foreign_keys=foreign_keys, models=models)
         dag.notes.extend(notes)
-        self._full_dag = dag
-        names = self._selected(select, dag.order())
-        return dag.subset(names)
+        return dag.subset(self._selected(select, dag))
 
-    def _selected(self, select: Sequence[str] | None, order: list[str]) -> list[str]:
+    def _selected(self, select: Sequence[str] | None, dag: Dag) -> list[str]:
         if self.backfill is not None:
             if self.backfill.source not in self.pipeline.spec.sources:
                 raise ConfigError(
@@ -348,8 +346,8 @@ class PipelineRunner:
                 )
             select = [self.backfill.source]
         if not select:
-            return order
-        return select_steps(self.pipeline.name, self.dag_for_select, select, order)
+            return dag.order()
+        return select_steps(self.pipeline.name, dag, select)
 
     def _not_run(self, name: str, status: StepStatus, why: str) -> None:
         """A step the executor did not start: skipped, or cancelled before it began."""
@@ -361,7 +359,7 @@ class PipelineRunner:
     def _attempt(self, name: str, warehouse: Warehouse[Any]) -> StepResult:
         """Run a step, again after a backoff while it fails with a transient error its retry
         policy covers, unless a circuit breaker it needs is (or becomes) open."""
-        endpoints = self._endpoints(name, warehouse)
+        endpoints = self._endpoints(name)
         blocked = self._admit(name, endpoints)
         if blocked is not None:
             self._steps[name] = blocked
@@ -418,7 +416,7 @@ class PipelineRunner:
                 token.expire,
                 args=(
                     StepTimeoutError(
-                        f"step {name!r} ran past its timeout of {_short(timeout)}",
+                        f"step {name!r} ran past its timeout of {format_duration(timeout)}",
                         hint="Raise `timeout` on the source (or `execution.step_timeout`); the "
                         "step rolled back, nothing of it was committed.",
                     ),
@@ -431,11 +429,6 @@ class PipelineRunner:
         finally:
             if timer is not None:
                 timer.cancel()
-
-    @property
-    def dag_for_select(self) -> Dag:
-        assert self._full_dag is not None
-        return self._full_dag
 
     def _settings(self, name: str) -> SourceSettings:
         """A source's settings, or a materialized model's load settings."""
@@ -528,7 +521,7 @@ class PipelineRunner:
         started = monotonic()
         try:
             self.cancel.check()
-            warehouse.execute(view_statements(model, warehouse.capabilities.dialect))
+            warehouse.execute(view_statements(model, warehouse))
             step.status = StepStatus.SUCCEEDED
             step.notes = (f"view {model.table} created",)
         except (SluicewayError, KeyboardInterrupt) as exc:
@@ -539,7 +532,7 @@ class PipelineRunner:
         self._publish_finished(step)
         return step
 
-    def _endpoints(self, name: str, warehouse: Warehouse[Any]) -> StepEndpoints:
+    def _endpoints(self, name: str) -> StepEndpoints:
         assert self.dag is not None
         return StepEndpoints(
             source=self.dag.steps[name].endpoint,
@@ -594,16 +587,19 @@ class PipelineRunner:
             return True
         return self.breakers.is_open(blamed)
 
+    def _configured_retry(self, name: str) -> RetrySpec | None:
+        """The step's own ``retry``, else the pipeline's ``execution.retry``."""
+        own: RetrySpec | None = getattr(self._config(name), "retry", None)
+        return own or self.pipeline.spec.execution.retry
+
     def _retry_policy(self, name: str, warehouse: Warehouse[Any]) -> RetryPolicy | None:
-        """The source's ``retry``, else the pipeline's, else the warehouse's own (which covers
-        only a lost warehouse connection)."""
-        chosen = getattr(self._config(name), "retry", None) or self.pipeline.spec.execution.retry
+        """The configured retry, else the warehouse's own (which covers only a lost warehouse
+        connection)."""
+        chosen = self._configured_retry(name)
         return chosen.policy() if chosen is not None else warehouse.retry_policy
 
     def _retryable(self, error: BaseException, name: str, warehouse: Warehouse[Any]) -> bool:
-        configured = getattr(self._config(name), "retry", None)
-        configured = configured or self.pipeline.spec.execution.retry
-        if configured is not None:
+        if self._configured_retry(name) is not None:
             return classify(error) is ErrorClass.TRANSIENT and not isinstance(
                 error, CircuitOpenError
             )
@@ -1130,13 +1126,6 @@ class StepEndpoints:
 
     def all(self) -> list[str]:
         return [e for e in (self.source, self.warehouse) if e is not None]
-
-
-def _short(value: timedelta) -> str:
-    """``200ms``, ``45s``, ``2h 5m``."""
-    if value < timedelta(seconds=1):
-        return f"{round(value.total_seconds() * 1000)}ms"
-    return format_duration(value)
 
 
 def _replay_write(write: str) -> Any:

@@ -284,6 +284,11 @@ class Warehouse(ABC, Generic[C]):
         ones (``$name`` in DuckDB).
         """
 
+    @property
+    def default_schema(self) -> str:
+        """Where an unqualified table lives in this warehouse."""
+        return self.capabilities.default_schema
+
     @abstractmethod
     def execute(self, statements: Sequence[str]) -> None:
         """Run statements in the warehouse's dialect in one transaction (DDL included): all

@@ -63,7 +63,7 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
 
     def begin(self, request: LoadRequest) -> Load:
         self.check(request)
-        schema = request.table.schema or self.config.default_schema
+        schema = request.table.schema or self.default_schema
         # Outside the load's transaction: parallel loads creating one schema would conflict.
         self.connections.run(
             lambda conn: conn.execute(f"CREATE SCHEMA IF NOT EXISTS {q(schema)}"),
@@ -80,7 +80,7 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', "
                     "'m', 'f') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                    (table.schema or self.config.default_schema, table.name),
+                    (table.schema or self.default_schema, table.name),
                 ).fetchall()
             )
 
@@ -103,6 +103,10 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
 
         result: pa.Table = self.connections.run(run, "query")
         return result
+
+    @property
+    def default_schema(self) -> str:
+        return self.config.default_schema
 
     def execute(self, statements: Sequence[str]) -> None:
         """PostgreSQL statements in one transaction, retried whole on a transient failure."""

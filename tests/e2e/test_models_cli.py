@@ -1,4 +1,5 @@
-"""Lineage recorded by real runs: models' columns traced to the loaded files, versions kept,
+"""Models and lineage from the command line: `models list`, `show`, and lineage recorded by real
+runs: models' columns traced to the loaded files, versions kept,
 `sluiceway lineage` upstream, downstream, impact and Mermaid."""
 
 from __future__ import annotations
@@ -97,3 +98,26 @@ def test_an_unknown_reference_is_a_clear_error(project: Path) -> None:
     assert missing.returncode == 1
     assert "gold.revenu" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_models_list_and_show_without_materializing(project: Path) -> None:
+    assert sluiceway("run", "--select", "orders", cwd=project).returncode == 0
+    listed = json.loads(sluiceway("models", "list", "--json", cwd=project).stdout)
+    assert [(m["name"], m["materialized"], m["reads"]) for m in listed] == [
+        ("gold.revenue", "view", ["silver.orders"]),
+        ("silver.orders", "table", ["bronze.orders"]),
+    ]
+    shown = sluiceway("show", "silver.orders", "-n", "2", "-f", "json", cwd=project)
+    assert shown.returncode == 0, shown.stderr
+    assert [r["cents"] for r in json.loads(shown.stdout)] == [550.0, 300.0]
+    tables = sluiceway(
+        "query",
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'silver'",
+        "-f",
+        "json",
+        cwd=project,
+    )
+    assert json.loads(tables.stdout) == [{"n": 0}]  # shown, not built
+    missing = sluiceway("show", "silver.nope", cwd=project)
+    assert missing.returncode == 1
+    assert "no model 'silver.nope'" in missing.stderr
