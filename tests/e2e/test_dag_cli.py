@@ -128,16 +128,6 @@ def test_an_unknown_format_and_an_unwritable_file_are_errors(project: Path) -> N
         draw_dag(state, None, fmt="png", out=project / "no" / "such" / "dag.png")
 
 
-def test_statuses_colour_the_text_formats(
-    project: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    statuses = {"orders": "failed", "customers": "succeeded"}
-    draw_dag(CliState(cwd=project), None, fmt="mermaid", out=None, statuses=statuses)
-    out = capsys.readouterr().out
-    assert "    class step_orders st_failed" in out
-    assert "    class step_customers st_succeeded" in out
-
-
 def test_the_cli_does_not_import_matplotlib_until_it_draws() -> None:
     code = textwrap.dedent(
         """

@@ -15,7 +15,7 @@ import pytest
 from sluiceway.cli.commands.schedules import list_schedules
 from sluiceway.cli.commands.serve import SERVE_LOCK, serve
 from sluiceway.cli.context import CliState
-from sluiceway.core.errors import PipelineLockedError
+from sluiceway.core.errors import ConfigError, PipelineLockedError
 from sluiceway.core.status import RunStatus
 from sluiceway.engine.run_lock import PipelineLock
 from sluiceway.meta.schedules import ScheduleState, load_schedule_state, save_schedule_state
@@ -179,3 +179,49 @@ def test_a_scheduled_run_waits_for_a_run_that_holds_the_pipeline(shop: Path) -> 
     with MetaStore.for_state_dir(shop / ".sluiceway") as store:
         runs = store.list_runs(pipeline="shop")
     assert [r.status for r in runs] == [RunStatus.SUCCEEDED] * 3
+
+
+def test_a_broken_pipeline_file_is_left_out_and_the_others_run(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(shop / "pipelines" / "other.yaml", "pipeline: other\nsources: [not, a, mapping]\n")
+    code = serve(CliState(cwd=shop), once=True, clock=ManualClock(NOW))
+    assert code == 1  # a file did not load
+    err = capsys.readouterr().err
+    assert "other.yaml: not scheduled, it does not load" in err
+    with MetaStore.for_state_dir(shop / ".sluiceway") as store:
+        assert len(store.list_runs(pipeline="shop", trigger="schedule")) == 3
+
+
+def test_a_broken_project_file_is_one_clear_error(shop: Path) -> None:
+    write(shop / "sluiceway.yaml", "pipeline: shop\nsources: 12\n")
+    with pytest.raises(ConfigError, match=r"sluiceway\.yaml"):
+        serve(CliState(cwd=shop), once=True, clock=ManualClock(NOW))
+
+
+def test_once_exits_1_when_a_run_fails(shop: Path) -> None:
+    (shop / "orders.csv").unlink()
+    assert serve(CliState(cwd=shop), once=True, clock=ManualClock(NOW)) == 1
+    with MetaStore.for_state_dir(shop / ".sluiceway") as store:
+        runs = store.list_runs(pipeline="shop", trigger="schedule")
+    assert [r.status for r in runs] == [RunStatus.FAILED] * 3
+
+
+def test_a_pipeline_never_seen_lists_its_next_fire_and_no_last(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "orders.csv", "id\n1\n")
+    write(
+        project / "sluiceway.yaml",
+        """
+        pipeline: fresh
+        sources:
+          orders: {type: csv, path: orders.csv}
+        schedule: "@daily"
+        """,
+    )
+    list_schedules(CliState(cwd=project), as_json=True, last=3)
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["last_fire_at"] is None
+    assert listed["next_fire_at"] is not None
+    assert listed["runs"] == []

@@ -132,6 +132,7 @@ def tick_and_wait(sched: Scheduler[None]) -> list[Action]:
         ("@annually", utc(2024, 12, 31, 23, 59), utc(2025, 1, 1, 0, 0)),
         ("*/15 * * * *", utc(2024, 6, 3, 12, 0), utc(2024, 6, 3, 12, 15)),
         ("0 3 * * MON-FRI", utc(2024, 6, 7, 4, 0), utc(2024, 6, 10, 3, 0)),  # Fri → Mon
+        ("0 0 L * *", utc(2024, 2, 3, 0, 0), utc(2024, 2, 29, 0, 0)),  # the month's last day
     ],
 )
 def test_cron_presets_and_expressions(preset: str, after: datetime, expected: datetime) -> None:

@@ -14,16 +14,14 @@ raises :class:`~sluiceway.core.errors.MetaStoreError`, with SQLAlchemy's excepti
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import RowMapping
 
-from sluiceway.meta.engines import WRITE_OPTIONS, describe_url, translate_errors
 from sluiceway.meta.store import MetaStore
 from sluiceway.meta.tables import schedules
 
@@ -58,7 +56,7 @@ class ScheduleState:
 
 def load_schedule_state(store: MetaStore, pipeline: str) -> ScheduleState | None:
     """The stored state of ``pipeline``'s schedule; ``None`` if the scheduler never saw it."""
-    with _read(store, f"read the schedule state of pipeline {pipeline}") as connection:
+    with store.reading(f"read the schedule state of pipeline {pipeline}") as connection:
         row = connection.execute(select(schedules).where(_s.pipeline == pipeline)).mappings()
         first = row.first()
     return None if first is None else ScheduleState.from_row(first)
@@ -80,7 +78,7 @@ def save_schedule_state(store: MetaStore, state: ScheduleState) -> None:
         "updated_at": state.updated_at,
         "details": dict(state.details),
     }
-    with _write(store, f"save the schedule state of pipeline {state.pipeline}") as connection:
+    with store.transaction(f"save the schedule state of pipeline {state.pipeline}") as connection:
         # Inside one write transaction (SQLite: BEGIN IMMEDIATE), update-else-insert is safe
         # and needs no dialect-specific upsert.
         result = connection.execute(
@@ -92,20 +90,6 @@ def save_schedule_state(store: MetaStore, state: ScheduleState) -> None:
 
 def list_schedule_states(store: MetaStore) -> list[ScheduleState]:
     """Every stored schedule state, by pipeline name."""
-    with _read(store, "list the schedule states") as connection:
+    with store.reading("list the schedule states") as connection:
         rows = connection.execute(select(schedules).order_by(_s.pipeline)).mappings()
         return [ScheduleState.from_row(row) for row in rows]
-
-
-@contextmanager
-def _write(store: MetaStore, action: str) -> Iterator[Connection]:
-    writer = store.engine.execution_options(**WRITE_OPTIONS)
-    with translate_errors(describe_url(store.engine.url), action), writer.begin() as connection:
-        yield connection
-
-
-@contextmanager
-def _read(store: MetaStore, action: str) -> Iterator[Connection]:
-    engine = store.engine
-    with translate_errors(describe_url(engine.url), action), engine.connect() as connection:
-        yield connection

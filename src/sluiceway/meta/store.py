@@ -231,8 +231,10 @@ class MetaStore:
         limit: int | None = 20,
         pipeline: str | None = None,
         status: RunStatus | None = None,
+        trigger: str | None = None,
     ) -> list[RunRecord]:
-        """The most recent runs, newest first; ``limit=None`` for all of them."""
+        """The most recent runs, newest first; ``limit=None`` for all of them. ``trigger``
+        keeps those started that way (``schedule``, ``cli`` …)."""
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         self.reap_abandoned()
@@ -241,6 +243,8 @@ class MetaStore:
             query = query.where(runs.c.pipeline == pipeline)
         if status is not None:
             query = query.where(runs.c.status == RunStatus(status).value)
+        if trigger is not None:
+            query = query.where(runs.c.trigger == trigger)
         if limit is not None:
             query = query.limit(limit)
         with self._read("list runs") as connection:

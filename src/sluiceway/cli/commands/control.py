@@ -17,21 +17,21 @@ from sluiceway.engine.dag import Dag
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.meta import control
 from sluiceway.meta.store import MetaStore
+from sluiceway.spec.loader import LoadedPipeline
 
 RERUN = frozenset({StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.BLOCKED, StepStatus.CANCELLED})
 
 
-def plan_of(state: CliState, target: str | None, select: list[str] | None = None) -> Dag:
-    """The DAG a run of ``target`` would execute."""
+def plan_of(state: CliState, pipeline: LoadedPipeline) -> Dag:
+    """The DAG a run of ``pipeline`` would execute."""
     from sluiceway.core.events import EventBus
 
-    pipeline = state.load(target)
-    return PipelineRunner(pipeline, registry=state.registry, bus=EventBus()).plan(select)
+    return PipelineRunner(pipeline, registry=state.registry, bus=EventBus()).plan()
 
 
 def show_plan(state: CliState, target: str | None, *, as_json: bool) -> None:
     pipeline = state.load(target)
-    dag = plan_of(state, target)
+    dag = plan_of(state, pipeline)
     if as_json:
         payload = {"pipeline": pipeline.name, **dag.as_dict()}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")

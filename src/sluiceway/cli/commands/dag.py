@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +21,6 @@ def draw_dag(
     *,
     fmt: str,
     out: Path | None,
-    statuses: Mapping[str, str] | None = None,
 ) -> None:
     """Write the DAG a run of ``target`` would execute as Mermaid or DOT text (stdout, or
     ``out``), or as a PNG or SVG picture (``out``; stdout only when it is not a terminal)."""
@@ -40,17 +38,18 @@ def draw_dag(
             hint=f"Give a file: `sluiceway dag --format {fmt} --out dag.{fmt}` "
             f"(or pipe the output: `... --format {fmt} > dag.{fmt}`).",
         )
-    name = state.load(target).name
-    dag = plan_of(state, target)
+    pipeline = state.load(target)
+    name = pipeline.name
+    dag = plan_of(state, pipeline)
     for note in dag.notes:
         render.stderr().print(f"[yellow]note:[/] {redact(note)}")
     what = f"the {fmt} DAG of {name} ({len(dag.steps)} step(s), {len(dag.edges)} edge(s))"
     if fmt in PICTURE_FORMATS:
         picture: Literal["png", "svg"] = "png" if fmt == "png" else "svg"
-        _write(dag_render.draw(dag, picture, statuses=statuses, title=name), out, what)
+        _write(dag_render.draw(dag, picture, title=name), out, what)
         return
     render_text = dag_render.to_dot if fmt == "dot" else dag_render.to_mermaid
-    text = render_text(dag, statuses=statuses, title=name)
+    text = render_text(dag, title=name)
     if out is None:
         sys.stdout.write(text)
     else:

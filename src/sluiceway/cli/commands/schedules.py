@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,8 +29,8 @@ from sluiceway.meta.schedules import ScheduleState, list_schedule_states
 from sluiceway.meta.store import MetaStore
 from sluiceway.scheduler.scheduler import ScheduleEntry, state_matches
 from sluiceway.scheduler.triggers import trigger_for
-from sluiceway.spec.loader import LoadedPipeline
-from sluiceway.spec.project import pipeline_files
+from sluiceway.spec.loader import STATE_DIR_NAME, LoadedPipeline
+from sluiceway.spec.project import PROJECT_FILE, pipeline_files
 
 SCHEDULE_TRIGGER = "schedule"
 """The ``trigger`` of the runs the scheduler starts."""
@@ -42,6 +42,7 @@ _TIME = "%Y-%m-%d %H:%M:%S"
 class ProjectSchedules:
     """The project's pipeline files, sorted by what the scheduler can do with them."""
 
+    state_dir: Path  # the project's: where schedule state and the serve lock live
     scheduled: list[ScheduleEntry[LoadedPipeline]] = field(default_factory=list)
     unscheduled: list[LoadedPipeline] = field(default_factory=list)
     broken: list[tuple[Path, SluicewayError]] = field(default_factory=list)
@@ -50,8 +51,9 @@ class ProjectSchedules:
 def project_schedules(state: CliState) -> ProjectSchedules:
     """Load every pipeline file of the project (``sluiceway.yaml``, ``pipelines/*.yaml``).
 
-    A file that does not load is kept in ``broken`` (the others are still scheduled); two
-    files defining the same pipeline name are a :class:`ConfigError`.
+    A file that does not load is kept in ``broken`` (the others are still scheduled), except
+    ``sluiceway.yaml``, which names the project's state folder: its error is raised. Two files
+    defining the same pipeline name are a :class:`ConfigError`.
     """
     root = state.root
     files = pipeline_files(root)
@@ -61,14 +63,18 @@ def project_schedules(state: CliState) -> ProjectSchedules:
             hint="Scheduling reads sluiceway.yaml and pipelines/*.yaml of a project; run this "
             "inside one (`sluiceway init DIR` creates one).",
         )
-    found = ProjectSchedules()
+    found = ProjectSchedules(state_dir=root / STATE_DIR_NAME)
     seen: dict[str, Path] = {}
     for file in files:
         try:
             loaded = state.load_file(file)
         except SluicewayError as exc:
+            if file.name == PROJECT_FILE:
+                raise
             found.broken.append((file, exc))
             continue
+        if file.name == PROJECT_FILE:
+            found.state_dir = loaded.state_dir
         if loaded.name in seen:
             raise ConfigError(
                 f"pipeline {loaded.name!r} is defined in both {seen[loaded.name]} and {file}",
@@ -137,9 +143,9 @@ def list_schedules(state: CliState, *, as_json: bool, last: int) -> None:
     runs (a Rich table, or JSON)."""
     project = project_schedules(state)
     report_problems(project, debug=state.debug)
-    with MetaStore.for_state_dir(state.state_dir()) as store:
+    with MetaStore.for_state_dir(project.state_dir) as store:
         states = {s.pipeline: s for s in list_schedule_states(store)}
-    runs = dict(_scheduled_runs(project.scheduled, last))
+        runs = dict(_scheduled_runs(project.scheduled, last, opened={project.state_dir: store}))
     if as_json:
         payload = [
             _as_dict(entry, states.get(entry.pipeline), runs[entry.pipeline])
@@ -166,21 +172,19 @@ def scheduled_runs(store: MetaStore, pipeline: str, last: int) -> list[RunRecord
     """The ``last`` most recent runs of ``pipeline`` the scheduler started, newest first."""
     if last < 1:
         return []
-    limit = max(4 * last, 50)
-    while True:
-        runs = store.list_runs(pipeline=pipeline, limit=limit)
-        picked = [r for r in runs if r.trigger == SCHEDULE_TRIGGER][:last]
-        if len(picked) == last or len(runs) < limit:
-            return picked
-        limit *= 4
+    return store.list_runs(pipeline=pipeline, trigger=SCHEDULE_TRIGGER, limit=last)
 
 
 def _scheduled_runs(
-    entries: Sequence[ScheduleEntry[LoadedPipeline]], last: int
+    entries: Sequence[ScheduleEntry[LoadedPipeline]],
+    last: int,
+    *,
+    opened: Mapping[Path, MetaStore],
 ) -> Iterator[tuple[str, list[RunRecord]]]:
-    """Each pipeline's recent scheduled runs, from the store of its own state folder."""
+    """Each pipeline's recent scheduled runs, from the store of its own state folder (the
+    ``opened`` ones reused)."""
     with ExitStack() as stack:
-        stores: dict[Path, MetaStore] = {}
+        stores: dict[Path, MetaStore] = dict(opened)
         for entry in entries:
             folder = entry.payload.state_dir
             if folder not in stores:

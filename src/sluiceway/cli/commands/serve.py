@@ -73,7 +73,7 @@ def serve(
         return 1 if project.broken else 0
     launcher = PipelineLauncher(state)
     printer = ActionPrinter(launcher)
-    state_dir = state.state_dir()
+    state_dir = project.state_dir
     with (
         _serve_lock(state_dir),
         _scheduler_log(debug=state.debug),
