@@ -71,7 +71,8 @@ def test_lineage_traces_model_columns_back_to_the_loaded_file(project: Path) -> 
     assert "silver.orders" in tree
     assert "gold.revenue" in tree
     mermaid = sluiceway("lineage", "gold.revenue", "-f", "mermaid", cwd=project).stdout
-    assert mermaid.startswith("flowchart") or "flowchart" in mermaid.splitlines()[0:3][-1]
+    assert mermaid.startswith("flowchart LR")
+    assert "bronze.orders" in mermaid  # the whole chain, not only the focused table
 
 
 def test_a_model_version_changes_only_with_its_sql(project: Path) -> None:
@@ -121,3 +122,18 @@ def test_models_list_and_show_without_materializing(project: Path) -> None:
     missing = sluiceway("show", "silver.nope", cwd=project)
     assert missing.returncode == 1
     assert "no model 'silver.nope'" in missing.stderr
+
+
+def test_a_model_whose_columns_cannot_be_traced_keeps_its_table_lineage(project: Path) -> None:
+    write(
+        project / "models" / "silver" / "doubled.sql",
+        "/* {materialized: table} */\nSELECT order_id, amount * 2 FROM bronze.orders\n",
+    )
+    done = sluiceway("run", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "lineage: silver.doubled: column lineage not traced" in done.stderr
+    assert "amount * 2 has no name" in done.stderr
+    down = json.loads(
+        sluiceway("lineage", "bronze.orders", "--downstream", "--json", cwd=project).stdout
+    )
+    assert "silver.doubled" in [child["name"] for child in down["children"]]

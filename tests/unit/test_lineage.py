@@ -704,3 +704,19 @@ def test_struct_fields_and_types_sqlglot_cannot_read() -> None:
 def test_a_schema_mixing_qualified_and_bare_tables_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"name every table as schema\.table"):
         column_lineage("SELECT 1 AS one", target="silver.x", schema={"a": {}, "bronze.b": {}})
+
+
+def test_a_table_function_is_no_table_edge() -> None:
+    # read_csv(...) names no table: an empty edge would break every later graph load.
+    edges = table_lineage(
+        "SELECT * FROM read_csv('orders.csv') JOIN bronze.c USING (id)", target="s.f"
+    )
+    assert [e.source for e in edges] == ["bronze.c"]
+
+
+def test_an_unnamed_output_column_is_refused_not_given_an_invented_name() -> None:
+    schema = {"bronze.orders": {"amount": "INTEGER"}}
+    with pytest.raises(ConfigError, match=r"output column amount \* 2 has no name"):
+        column_lineage("SELECT amount * 2 FROM bronze.orders", target="s.x", schema=schema)
+    union = "SELECT amount + 1 AS a FROM bronze.orders UNION ALL SELECT amount FROM bronze.orders"
+    assert [c.column for c in column_lineage(union, target="s.x", schema=schema)] == ["a"]

@@ -41,6 +41,7 @@ from sluiceway.core.ids import new_id
 from sluiceway.core.names import COMMIT_TS_COLUMN, LOAD_ID_COLUMN, TableRef
 from sluiceway.core.rejects import Reject
 from sluiceway.core.retry import RetryPolicy
+from sluiceway.core.sql_types import sql_type
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.breakers import CircuitBreakers, InMemoryBreakerStore, blamed_endpoint
 from sluiceway.engine.checks import LoadChecks
@@ -485,7 +486,7 @@ class PipelineRunner:
 
         def columns(table: str) -> dict[str, str]:
             arrow = warehouse.table_schema(TableRef.parse(table))
-            return {f.name: str(f.type) for f in arrow} if arrow is not None else {}
+            return {f.name: sql_type(f.type) for f in arrow} if arrow is not None else {}
 
         try:
             schema = {table: columns(table) for table in model.reads}

@@ -341,8 +341,8 @@ class LineageGraph:
         hint = (
             f"did you mean {' or '.join(close)}?"
             if close
-            else "lineage is recorded when models run and pipelines load; "
-            "`sluiceway lineage` with no argument lists the tables"
+            else "lineage is recorded when models run and pipelines load: run the pipeline "
+            "first, and name a table (`schema.table`) or a column (`schema.table.column`)"
         )
         return NotFoundError(f"no table or column {text!r} in the lineage", hint=hint)
 

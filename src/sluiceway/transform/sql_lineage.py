@@ -79,7 +79,7 @@ def table_lineage(
         for source in scope.sources.values():
             if isinstance(source, exp.Table):
                 name = _table_name(source)
-                if name != key:
+                if name and name != key:  # a table function (read_csv(…)) has no name
                     seen.setdefault(name, None)
     return [TableEdge(name, key, "model", detail) for name in seen]
 
@@ -139,10 +139,28 @@ def _type(kind: str, dialect: str) -> str:
     return kind
 
 
+def _require_names(query: exp.Query, target: str) -> None:
+    """Every output column has a name the warehouse will use too. sqlglot would invent
+    ``_col_1`` for ``amount * 2``, which is not what DuckDB or PostgreSQL call it."""
+    while isinstance(query, exp.SetOperation):
+        query = query.this  # a union's columns are named by its first branch
+    if not isinstance(query, exp.Select):
+        return
+    for item in query.expressions:
+        unnamed = not isinstance(item, exp.Alias | exp.Column | exp.Star)
+        if unnamed and item.find(exp.Columns) is None:  # COLUMNS(…) is refused on its own
+            raise ConfigError(
+                f"model {target}: the output column {item.sql(dialect='duckdb')} has no name",
+                hint="Name it (`… AS name`) to trace its lineage; the model's table-level "
+                "lineage is kept meanwhile.",
+            )
+
+
 def _qualified_scope(
     sql: str, *, target: str, schema: Mapping[str, Mapping[str, str]], dialect: str
 ) -> Scope:
     parsed = _parse(sql, target=target, dialect=dialect)
+    _require_names(parsed, target)
     try:
         qualified = qualify(
             parsed,

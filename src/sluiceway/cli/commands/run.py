@@ -81,7 +81,8 @@ def execute(
     err = render.stderr()
     with MetaStore.for_state_dir(pipeline.state_dir) as store:
         bus.subscribe(MetaRecorder(store))
-        bus.subscribe(LineageRecorder(store))
+        lineage = LineageRecorder(store)
+        bus.subscribe(lineage)
         if state.log_format is not None:
             from sluiceway.observe.logs import EventLogger  # structlog only when asked for
 
@@ -113,6 +114,8 @@ def execute(
                 result = runner.run(select)
         if interrupted and result.status is RunStatus.CANCELLED:
             raise KeyboardInterrupt  # the CLI says "Interrupted." and exits with 130
+    for note in lineage.notes:
+        err.print(f"[yellow]lineage:[/] {escape(redact(note))}")
     for subscriber, error in bus.errors:
         err.print(
             f"[yellow]warning:[/] {type(subscriber).__name__} failed: {escape(redact(str(error)))}"
