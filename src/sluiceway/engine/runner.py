@@ -334,6 +334,12 @@ class PipelineRunner:
             )
         models = discover_models(self.pipeline.file.parent, spec.models)
         self.models = {m.name: m for m in models}
+        if not spec.sources and not models:
+            raise ConfigError(
+                f"pipeline {self.pipeline.name!r} has nothing to run: no sources, and no models "
+                f"under {self.pipeline.file.parent / spec.models.path}",
+                hint="Add a source under `sources:`, or models to the models folder.",
+            )
         dag = build_dag(spec, foreign_keys=foreign_keys, models=models)
         dag.notes.extend(notes)
         return dag.subset(self._selected(select, dag))

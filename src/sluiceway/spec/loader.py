@@ -19,6 +19,7 @@ from sluiceway.core.errors import ConfigError, ConfigIssue
 from sluiceway.core.redaction import register_secrets
 from sluiceway.spec.diagnostics import issues_from_errors, render_path
 from sluiceway.spec.interpolate import Interpolation, resolve_references
+from sluiceway.spec.model import has_model_files
 from sluiceway.spec.models import PipelineSpec, SourceSettings
 from sluiceway.spec.profiles import ProfileMerge, merge_profile
 from sluiceway.spec.project import project_root
@@ -95,7 +96,9 @@ def load_pipeline(
     spec = _validate(model, resolution, shown)
     if spec is not None:
         register_secrets(secret_values(spec))
-        issues.extend(_cross_checks(spec, resolution.doc, shown, resolution.interpolation.hidden))
+        issues.extend(
+            _cross_checks(spec, resolution.doc, shown, resolution.interpolation.hidden, file.parent)
+        )
     if issues:
         count = len(issues)
         raise ConfigError(
@@ -286,9 +289,14 @@ def write_problems(settings: SourceSettings) -> list[tuple[tuple[str, ...], str]
 
 
 def _cross_checks(
-    spec: PipelineSpec[Any, Any], doc: PositionedDocument, shown: str, from_env: set[YamlPath]
+    spec: PipelineSpec[Any, Any],
+    doc: PositionedDocument,
+    shown: str,
+    from_env: set[YamlPath],
+    folder: Path,
 ) -> list[ConfigIssue]:
-    """Checks that span fields: merge needs a key; two sources may not load one table."""
+    """Checks that span fields: merge needs a key; two sources may not load one table; a
+    pipeline without sources has models."""
     issues: list[ConfigIssue] = []
 
     def issue(path: tuple[str | int, ...], message: str) -> None:
@@ -303,6 +311,12 @@ def _cross_checks(
             )
         )
 
+    if not spec.sources and not has_model_files(folder / spec.models.path):
+        issue(
+            ("sources",) if "sources" in doc.data else (),
+            "a pipeline needs at least one source, or models (files under "
+            f"`{spec.models.path}/`) to build",
+        )
     tables: dict[str, str] = {}
     for name in spec.sources:
         settings = spec.settings(name)

@@ -16,6 +16,7 @@ Settings under ``models: {config: {NAME: {...}}}`` in the pipeline file win over
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -25,6 +26,16 @@ from sluiceway.spec.quality import RuleSpec, check_rules
 from sluiceway.spec.write import Scd2Spec
 
 Materialization = Literal["view", "table", "incremental", "scd2"]
+
+MODEL_SUFFIXES = (".sql",)
+"""The files under the models folder that define models."""
+
+
+def has_model_files(folder: Path) -> bool:
+    """Whether ``folder`` holds at least one model file (at any depth)."""
+    return folder.is_dir() and any(
+        path.suffix in MODEL_SUFFIXES for path in folder.rglob("*") if path.is_file()
+    )
 
 
 class ModelConfig(StrictModel):

@@ -252,7 +252,9 @@ class PipelineSpec(StrictModel, Generic[S, W]):
         description="Settings every source inherits.",
     )
     sources: dict[SourceName, S] = Field(
-        min_length=1, description="Sources by name; each loads one table."
+        default_factory=dict,
+        description="Sources by name; each loads one table. A pipeline of models only (built "
+        "from tables other pipelines load) has none.",
     )
     quality: QualitySettings = Field(
         default_factory=QualitySettings,
