@@ -1,8 +1,10 @@
-"""How the engine builds a SQL model.
+"""How the engine builds a model (SQL, operations, or a Python transform).
 
 A `view` is created (or replaced) in one transaction. Every other materialization is a load
-whose rows come from the warehouse itself: the model's SELECT, compiled for the warehouse and
-streamed in batches, goes through the same path as a source's rows — the schema contract, the
+whose rows come from the warehouse itself: the model's SELECT (an operations model's chain is
+compiled to one, over its input's columns as the warehouse has them now), compiled for the
+warehouse and streamed in batches — or the rows a Python transform returns — goes through the
+same path as a source's rows — the schema contract, the
 quality rules (``checks``), the write (``replace`` for a `table`, ``merge`` by ``unique_key`` for
 an `incremental` one, ``scd2``), the DLQ and the load record, committed in one transaction. An
 incremental model with a ``time_column`` keeps a cursor like an incremental source: only rows at
@@ -15,18 +17,23 @@ that table's loads, not the model's: they are dropped, and the model's own load 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
+from sluiceway.core.names import TableRef
 from sluiceway.core.sql_compile import compile_sql
 from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.core.sql_types import sql_type
 from sluiceway.sources.base import CursorBounds
 from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.spec.models import SourceSettings
 from sluiceway.spec.write import Scd2Spec
 from sluiceway.transform.models import Model
+from sluiceway.transform.ops import compile_ops, prepare
+from sluiceway.transform.python import run_transform
 from sluiceway.warehouses import sql_builders as sb
 from sluiceway.warehouses.base import Warehouse
 
@@ -60,11 +67,28 @@ def model_settings(model: Model, spec: Any) -> SourceSettings:
     )
 
 
-def model_sql(model: Model, dialect: str, bounds: CursorBounds | None = None) -> str:
-    """The model's SELECT for ``dialect``, narrowed to a cursor window when given."""
-    sql: exp.Expr | str = model.sql
+def model_query(model: Model, warehouse: Warehouse[Any]) -> exp.Expr:
+    """A SQL or operations model's SELECT as a DuckDB-dialect tree; an operations chain is
+    compiled over its input's columns as the warehouse has them (without load bookkeeping)."""
+    if model.kind == "ops":
+        assert model.source is not None
+        arrow = warehouse.table_schema(TableRef.parse(model.source))
+        columns = (
+            {f.name: sql_type(f.type) for f in arrow if not f.name.startswith(_BOOKKEEPING)}
+            if arrow is not None
+            else None
+        )
+        return compile_ops(model.source, model.ops, columns=columns)
+    if model.kind == "python":
+        raise TypeError(f"model {model.name!r} is a Python transform: it has no SELECT")
+    return exp.maybe_parse(model.sql, dialect="duckdb")
+
+
+def model_sql(query: exp.Expr, dialect: str, bounds: CursorBounds | None = None) -> str:
+    """A model's SELECT (:func:`model_query`) for ``dialect``, narrowed to a cursor window when
+    given."""
+    tree = query
     if bounds is not None:
-        inner: exp.Expr = exp.maybe_parse(model.sql, dialect="duckdb")
         column = exp.column(bounds.column, table="m", quoted=True)
         conditions: list[exp.Expr] = []
         if bounds.lower is not None:
@@ -72,22 +96,39 @@ def model_sql(model: Model, dialect: str, bounds: CursorBounds | None = None) ->
             conditions.append(column >= low if bounds.lower_inclusive else column > low)
         if bounds.upper is not None:
             conditions.append(column < exp.convert(bounds.upper))
-        query = exp.select("*").from_(
-            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("m")))
+        wrapped = exp.select("*").from_(
+            exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier("m")))
         )
         if conditions:
-            query = query.where(exp.and_(*conditions))
-        sql = query
-    return compile_sql(sql, dialect)
+            wrapped = wrapped.where(exp.and_(*conditions))
+        tree = wrapped
+    return compile_sql(prepare(tree, dialect), dialect)
 
 
-def model_reader(
+@dataclass
+class ModelRows:
+    """A materialized model's rows, and the DuckDB SQL its column lineage is traced from (a
+    Python transform's only when it returned a relation built from its inputs)."""
+
+    reader: pa.RecordBatchReader
+    lineage_sql: str | None
+
+
+def model_rows(
     model: Model, warehouse: Warehouse[Any], *, batch_size: int, bounds: CursorBounds | None
-) -> pa.RecordBatchReader:
+) -> ModelRows:
     """The model's rows from the warehouse, in batches, without loaded tables' bookkeeping."""
+    if model.python is not None:
+        output = run_transform(model.python, warehouse, batch_size=batch_size)
+        return ModelRows(output.reader, output.traced_sql)
+    query = model_query(model, warehouse)
     reader = warehouse.stream(
-        model_sql(model, warehouse.capabilities.dialect, bounds), batch_size=batch_size
+        model_sql(query, warehouse.capabilities.dialect, bounds), batch_size=batch_size
     )
+    return ModelRows(_without_bookkeeping(reader), query.sql(dialect="duckdb"))
+
+
+def _without_bookkeeping(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     keep = [i for i, f in enumerate(reader.schema) if not f.name.startswith(_BOOKKEEPING)]
     if len(keep) == len(reader.schema):
         return reader
@@ -100,14 +141,14 @@ def model_reader(
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def view_statements(model: Model, warehouse: Warehouse[Any]) -> list[str]:
-    """Create (or replace) a view model, in the warehouse's default schema unless it names
-    one: its schema, then the view, run in one transaction."""
+def view_statements(model: Model, warehouse: Warehouse[Any], query: exp.Expr) -> list[str]:
+    """Create (or replace) a view model (its ``query``), in the warehouse's default schema
+    unless it names one: its schema, then the view, run in one transaction."""
     dialect = warehouse.capabilities.dialect
     target = sb.table(model.table, warehouse.default_schema)
     schema = quote_identifier(model.table.schema or warehouse.default_schema, dialect)
     return [
         f"CREATE SCHEMA IF NOT EXISTS {schema}",
         f"DROP VIEW IF EXISTS {target.sql(dialect)}",
-        f"CREATE VIEW {target.sql(dialect)} AS {model_sql(model, dialect)}",
+        f"CREATE VIEW {target.sql(dialect)} AS {model_sql(query, dialect)}",
     ]

@@ -48,7 +48,12 @@ from sluiceway.engine.checks import LoadChecks
 from sluiceway.engine.dag import Dag, build_dag, discover_foreign_keys, select_steps
 from sluiceway.engine.executor import StepExecutor
 from sluiceway.engine.incremental import CURSOR_STATE, Backfill, Cursor, Tracking
-from sluiceway.engine.model_steps import model_reader, model_settings, view_statements
+from sluiceway.engine.model_steps import (
+    model_query,
+    model_rows,
+    model_settings,
+    view_statements,
+)
 from sluiceway.engine.periods import PERIODS_STATE
 from sluiceway.engine.progress import CountingReader, StepProgress
 from sluiceway.engine.registry import Registry
@@ -68,6 +73,7 @@ from sluiceway.spec.loader import LoadedPipeline
 from sluiceway.spec.models import SourceSettings
 from sluiceway.spec.write import DeleteSpec, Scd2Spec
 from sluiceway.transform.models import Model, discover_models
+from sluiceway.transform.python import declared_lineage
 from sluiceway.warehouses.base import LoadRequest, LoadResult, Warehouse, WarehouseContext
 
 
@@ -234,7 +240,8 @@ class PipelineRunner:
         self.restart_of = restart_of  # the run whose unfinished steps this one re-runs
         self.lock_wait = lock_wait  # seconds to wait for another run of the pipeline to end
         self.dag: Dag | None = None
-        self.models: dict[str, Model] = {}  # the pipeline's SQL models, by name
+        self.models: dict[str, Model] = {}  # the pipeline's models, by name
+        self._lineage_sql: dict[str, str | None] = {}  # a built model's SQL, traced for lineage
         self._steps: dict[str, StepResult] = {}
         self.interrupted = False
         self.registry = registry
@@ -481,14 +488,17 @@ class PipelineRunner:
         a ``time_column``."""
         tracking = self._tracking(warehouse, settings, ctx) if settings.incremental else None
         bounds = tracking.cursor.read_bounds() if tracking and tracking.cursor else None
-        reader = model_reader(model, warehouse, batch_size=settings.batch_size, bounds=bounds)
+        rows = model_rows(model, warehouse, batch_size=settings.batch_size, bounds=bounds)
+        self._lineage_sql[model.name] = rows.lineage_sql
+        reader = rows.reader
         if tracking is not None and tracking.cursor is not None:
             reader = tracking.cursor.filter(reader)
         return reader, tracking
 
     def _model_built(self, model: Model, warehouse: Warehouse[Any]) -> None:
-        """Publish what lineage needs of a model that committed: its SQL, the columns of the
-        tables it reads and of its own output."""
+        """Publish what lineage needs of a model that committed: its code (the version), the
+        SQL its column lineage is traced from (or a Python transform's declared lineage), the
+        columns of the tables it reads and of its own output."""
 
         def columns(table: str) -> dict[str, str]:
             arrow = warehouse.table_schema(TableRef.parse(table))
@@ -500,11 +510,19 @@ class PipelineRunner:
         except SluicewayError as exc:  # lineage is a record, not part of the model's work
             self._publish(EventKind.MODEL_BUILT, model.name, error=exc.message)
             return
+        lineage: dict[str, Any] = {}
+        if (traced := self._lineage_sql.get(model.name)) is not None:
+            lineage["sql"] = traced
+        elif model.python is not None and model.python.lineage is not None:
+            lineage["column_lineage"] = declared_lineage(model.python)
         self._publish(
             EventKind.MODEL_BUILT,
             model.name,
             table=str(model.table),
-            sql=model.sql,
+            kind=model.kind,
+            code=model.code,
+            reads=list(model.reads),
+            **lineage,
             materialization=model.config.materialized,
             config=model.config.model_dump(mode="json", exclude_defaults=True),
             schema={t: c for t, c in schema.items() if c},
@@ -528,7 +546,9 @@ class PipelineRunner:
         started = monotonic()
         try:
             self.cancel.check()
-            warehouse.execute(view_statements(model, warehouse))
+            query = model_query(model, warehouse)
+            self._lineage_sql[model.name] = query.sql(dialect="duckdb")
+            warehouse.execute(view_statements(model, warehouse, query))
             step.status = StepStatus.SUCCEEDED
             step.notes = (f"view {model.table} created",)
         except (SluicewayError, KeyboardInterrupt) as exc:

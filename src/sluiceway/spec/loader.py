@@ -311,7 +311,8 @@ def _cross_checks(
             )
         )
 
-    if not spec.sources and not has_model_files(folder / spec.models.path):
+    models = spec.models
+    if not spec.sources and not models.modules and not has_model_files(folder / models.path):
         issue(
             ("sources",) if "sources" in doc.data else (),
             "a pipeline needs at least one source, or models (files under "

@@ -27,7 +27,7 @@ from sluiceway.spec.write import Scd2Spec
 
 Materialization = Literal["view", "table", "incremental", "scd2"]
 
-MODEL_SUFFIXES = (".sql",)
+MODEL_SUFFIXES = (".sql", ".yaml", ".yml", ".py")
 """The files under the models folder that define models."""
 
 
@@ -115,3 +115,16 @@ class ModelsSpec(StrictModel):
         description="Settings per model name (`silver.orders`); they win over the file's "
         "header block.",
     )
+    modules: list[str] = Field(
+        default_factory=list,
+        description="Importable Python modules (`my_project.transforms`) whose "
+        "`@sluiceway.model` functions are models too, besides the `.py` files in `path`.",
+    )
+
+    @field_validator("modules")
+    @classmethod
+    def _dotted(cls, value: list[str]) -> list[str]:
+        for module in value:
+            if not all(part.isidentifier() for part in module.split(".")):
+                raise ValueError(f"{module!r} is not a module name (`package.module`)")
+        return value

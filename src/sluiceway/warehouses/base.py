@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import pyarrow as pa
 
@@ -36,6 +36,9 @@ from sluiceway.quality.sql import SqlRunner
 from sluiceway.schema.contract import SchemaChange
 from sluiceway.spec.models import WarehouseSpec
 from sluiceway.spec.write import DeleteSpec, PartitionSpec, RangePartitionSpec, Scd2Spec
+
+if TYPE_CHECKING:
+    import duckdb
 
 WriteDisposition = Literal["append", "replace", "merge", "scd2", "insert_overwrite"]
 
@@ -298,6 +301,12 @@ class Warehouse(ABC, Generic[C]):
         """A query's rows in batches of at most ``batch_size``. This default materializes the
         result first; a warehouse that can stream from the server overrides it."""
         return self.query(sql).to_reader(max_chunksize=batch_size)
+
+    def duckdb_cursor(self) -> duckdb.DuckDBPyConnection | None:
+        """A DuckDB cursor of this warehouse's own database, for work expressed as DuckDB
+        relations (Python transforms); ``None`` when the warehouse is not DuckDB. The caller
+        closes it."""
+        return None
 
     def run_lock(self, pipeline: str, *, run_id: str) -> AbstractContextManager[None]:
         """Held while a run of ``pipeline`` loads into this warehouse, whichever machine runs

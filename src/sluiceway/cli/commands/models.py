@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from pathlib import Path
 
+import pyarrow as pa
 from rich.table import Table
 
 from sluiceway.cli import render
 from sluiceway.cli.context import CliState
 from sluiceway.core.errors import ConfigError
-from sluiceway.engine.model_steps import model_sql
+from sluiceway.engine.model_steps import model_query, model_rows, model_sql
 from sluiceway.spec.loader import LoadedPipeline
 from sluiceway.transform.models import Model, discover_models
 
@@ -26,6 +29,7 @@ def list_models(state: CliState, target: str | None, *, as_json: bool) -> None:
         rows = [
             {
                 "name": m.name,
+                "kind": m.kind,
                 "table": str(m.table),
                 "materialized": m.config.materialized,
                 "unique_key": m.config.unique_key,
@@ -40,10 +44,12 @@ def list_models(state: CliState, target: str | None, *, as_json: bool) -> None:
         return
     if not models:
         folder = pipeline.file.parent / pipeline.spec.models.path
-        render.stdout().print(f"No models in {folder} (`.sql` files, one SELECT each).")
+        render.stdout().print(
+            f"No models in {folder} (`.sql` files, `.yaml` chains of operations, `.py` transforms)."
+        )
         return
     table = Table(title=f"{pipeline.name} · models", title_style="bold")
-    for column in ("model", "materialized", "key / time", "reads", "checks", "file"):
+    for column in ("model", "kind", "materialized", "key / time", "reads", "checks", "file"):
         table.add_column(column)
     for m in models:
         keys = ", ".join(m.config.unique_key)
@@ -51,11 +57,12 @@ def list_models(state: CliState, target: str | None, *, as_json: bool) -> None:
             keys = f"{keys} / {m.config.time_column}" if keys else f"/ {m.config.time_column}"
         table.add_row(
             m.name,
+            m.kind,
             m.config.materialized,
             keys,
             ", ".join(m.reads),
             str(len(m.config.checks) or ""),
-            str(m.path.relative_to(pipeline.file.parent)),
+            _shown(m.path, pipeline.file.parent),
         )
     render.stdout().print(table)
 
@@ -75,9 +82,14 @@ def show_model(
     warehouse = state.warehouse(target)
     warehouse.open(read_only=warehouse.capabilities.single_writer)
     try:
-        dialect = warehouse.capabilities.dialect
-        sql = f"SELECT * FROM ({model_sql(model, dialect)}) AS preview LIMIT {int(limit)}"
-        result = warehouse.query(sql)
+        if model.python is not None:  # computed whole: a function cannot be told to stop
+            reader = model_rows(model, warehouse, batch_size=limit, bounds=None).reader
+            first = list(itertools.islice(reader, 1))
+            reader.close()
+            result = pa.Table.from_batches(first, schema=reader.schema)
+        else:
+            sql = model_sql(model_query(model, warehouse), warehouse.capabilities.dialect)
+            result = warehouse.query(f"SELECT * FROM ({sql}) AS preview LIMIT {int(limit)}")
     finally:
         warehouse.close()
     if output_format == "json":
@@ -86,3 +98,8 @@ def show_model(
         render.write_csv(result)
     else:
         render.stdout().print(render.arrow_table(result, limit=limit))
+
+
+def _shown(path: Path, base: Path) -> str:
+    """A model's file relative to the pipeline's folder when it is under it."""
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)

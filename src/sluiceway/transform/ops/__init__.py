@@ -12,6 +12,7 @@ from sluiceway.transform.ops.compile import (
     compile_ops,
     output_columns,
     prepare,
+    tables_read_by,
     to_sql,
 )
 from sluiceway.transform.ops.errors import OpsError
@@ -87,5 +88,6 @@ __all__ = [
     "output_columns",
     "parse_ops",
     "prepare",
+    "tables_read_by",
     "to_sql",
 ]

@@ -83,7 +83,7 @@ def compile_ops(
     Raises :class:`~sluiceway.transform.ops.errors.OpsError` naming the operation
     (``ops[2] (rename): no column 'amout' in the input``).
     """
-    names = Names(_tables_read(source, ops))
+    names = _names(source, ops)
     relation, ctes = _source(source, columns, names)
     step: Step | None = None
     for index, op in enumerate(ops):
@@ -109,7 +109,7 @@ def output_columns(
 ) -> Columns | None:
     """The columns the chain outputs (name → DuckDB type, ``None`` where not evident), or
     ``None`` when they cannot be told without running it."""
-    names = Names(_tables_read(source, ops))
+    names = _names(source, ops)
     relation, _ = _source(source, columns, names)
     for index, op in enumerate(ops):
         step = COMPILERS[op.op](op, relation, Context(index, op.op, names))
@@ -133,14 +133,31 @@ def _source(
     raise TypeError(f"a source is a table name, a sqlglot table or a query, not {source!r}")
 
 
-def _tables_read(source: str | exp.Expr, ops: Sequence[Operation]) -> set[str]:
-    """Every table name the chain reads: CTE names must not hide one of them."""
-    found = {source.split(".")[-1]} if isinstance(source, str) else set()
-    if isinstance(source, exp.Expr):
-        found |= {t.name for t in source.find_all(exp.Table)}
+def _names(source: str | exp.Expr, ops: Sequence[Operation]) -> Names:
+    """Fresh CTE names for the chain: never the name of a table it reads."""
+    return Names({name.split(".")[-1] for name in tables_read_by(source, ops)})
+
+
+def tables_read_by(source: str | exp.Expr, ops: Sequence[Operation]) -> list[str]:
+    """Every table the chain reads (lower-cased; ``schema.table`` when written so), in order:
+    the source, joined tables, tables in SQL snippets' subqueries."""
+    found: dict[str, None] = {}
+    if isinstance(source, str):
+        found[source.lower()] = None
+    else:
+        for t in source.find_all(exp.Table):
+            if t.name:
+                found[(f"{t.db}.{t.name}" if t.db else t.name).lower()] = None
+    for name in sorted(_op_tables(ops)):
+        found[name] = None
+    return list(found)
+
+
+def _op_tables(ops: Sequence[Operation]) -> set[str]:
+    found: set[str] = set()
     for op in ops:
         if isinstance(op, JoinOp):
-            found.add(op.table.split(".")[-1])
+            found.add(op.table.lower())
         if isinstance(op, DeriveOp):
             for sql in op.columns.values():
                 found |= tables_in(sql)

@@ -101,8 +101,13 @@ def parse_expression(text: str) -> exp.Expr:
 
 
 def tables_in(text: str) -> set[str]:
-    """The (lower-cased) table names a SQL expression reads, in subqueries."""
-    return {t.name.lower() for t in parse_expression(text).find_all(exp.Table)}
+    """The (lower-cased) tables a SQL expression reads, in subqueries: ``schema.table`` when
+    written so, else ``table``."""
+    return {
+        (f"{t.db}.{t.name}" if t.db else t.name).lower()
+        for t in parse_expression(text).find_all(exp.Table)
+        if t.name
+    }
 
 
 def ordered(

@@ -136,6 +136,9 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
             self._cursors.con = cursor
         return cursor
 
+    def duckdb_cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.connection.cursor()
+
     def begin(self, request: LoadRequest) -> Load:
         self.check(request)
         schema = request.table.schema

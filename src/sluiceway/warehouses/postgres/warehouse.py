@@ -64,11 +64,19 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
     def begin(self, request: LoadRequest) -> Load:
         self.check(request)
         schema = request.table.schema or self.default_schema
-        # Outside the load's transaction: parallel loads creating one schema would conflict.
-        self.connections.run(
-            lambda conn: conn.execute(f"CREATE SCHEMA IF NOT EXISTS {q(schema)}"),
-            f"creating schema {schema}",
-        )
+
+        # Outside the load's transaction (parallel loads would hold each other), and under a
+        # lock: two concurrent CREATE SCHEMA IF NOT EXISTS of one name can both try to insert
+        # it, and the second fails with a duplicate key in pg_namespace.
+        def create(conn: Any) -> None:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('sluiceway.schema'), hashtext(%s))",
+                    (schema,),
+                )
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {q(schema)}")
+
+        self.connections.run(create, f"creating schema {schema}")
         return PostgresLoad(self.connections, self.config, request)
 
     def table_schema(self, table: TableRef) -> pa.Schema | None:
