@@ -137,3 +137,87 @@ def test_a_model_whose_columns_cannot_be_traced_keeps_its_table_lineage(project:
         sluiceway("lineage", "bronze.orders", "--downstream", "--json", cwd=project).stdout
     )
     assert "silver.doubled" in [child["name"] for child in down["children"]]
+
+
+def test_runs_plan_shows_each_model_steps_stored_plan(project: Path) -> None:
+    done = sluiceway("run", cwd=project)
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(sluiceway("runs", "--json", cwd=project).stdout)[0]["run_id"]
+
+    shown = sluiceway("runs", "plan", run_id, "--json", cwd=project)
+
+    assert shown.returncode == 0, shown.stderr
+    plans = {p["step"]: p for p in json.loads(shown.stdout)}
+    assert sorted(plans) == ["gold.revenue", "silver.orders"]  # models only, not the load
+    table = plans["silver.orders"]
+    assert (table["attempt"], table["dialect"], table["analyzed"]) == (1, "duckdb", False)
+    assert '"bronze"."orders"' in table["sql"] or "bronze.orders" in table["sql"]
+    assert "SEQ_SCAN" in json.dumps(table["plan"])
+    tree = sluiceway("runs", "plan", run_id, "gold.revenue", cwd=project)
+    assert tree.returncode == 0, tree.stderr
+    assert "gold.revenue · attempt 1 · duckdb (estimated)" in tree.stdout
+    assert "silver.orders · attempt" not in tree.stdout
+
+
+def test_python_and_ops_models_from_the_command_line(project: Path) -> None:
+    write(
+        project / "models" / "gold" / "big.yaml",
+        """
+        materialized: table
+        from: silver.orders
+        ops:
+          - {op: filter, where: {column: cents, op: gt, value: 500}}
+        """,
+    )
+    write(
+        project / "models" / "gold" / "counts.py",
+        """
+        from sluiceway import model
+
+
+        @model("gold.counts", inputs={"big": "gold.big"})
+        def counts(big):
+            return big.aggregate("count(*) AS orders")
+        """,
+    )
+
+    listed = json.loads(sluiceway("models", "list", "--json", cwd=project).stdout)
+    assert {m["name"]: m["kind"] for m in listed} == {
+        "gold.big": "ops",
+        "gold.counts": "python",
+        "gold.revenue": "sql",
+        "silver.orders": "sql",
+    }
+    done = sluiceway("run", cwd=project)
+    assert done.returncode == 0, done.stderr
+    shown = sluiceway("show", "gold.counts", "--format", "json", cwd=project)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == [{"orders": 2}]
+    up = json.loads(sluiceway("lineage", "gold.counts.orders", "--json", cwd=project).stdout)
+    assert (up["name"], up["kind"]) == ("gold.counts.orders", "aggregate")
+    assert up["children"][0]["name"] == "gold.big"
+
+
+def test_a_failing_transform_prints_the_model_and_line_and_the_traceback_with_debug(
+    project: Path,
+) -> None:
+    write(
+        project / "models" / "gold" / "fails.py",
+        """
+        from sluiceway import model
+
+
+        @model("gold.fails", inputs=["silver.orders"], format="arrow")
+        def fails(orders):
+            return orders.column("nope")
+        """,
+    )
+
+    done = sluiceway("run", cwd=project)
+    debug = sluiceway("--debug", "run", cwd=project)
+
+    assert done.returncode == 1
+    where = f"{project / 'models' / 'gold' / 'fails.py'}:6"
+    assert f"{where}: model 'gold.fails': fails() raised KeyError" in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr
+    assert 'fails.py", line 6, in fails' in debug.stderr

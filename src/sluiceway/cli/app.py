@@ -188,6 +188,20 @@ def runs_show(
     show_run(_state(ctx), run_id, as_json=as_json)
 
 
+@runs_app.command("plan")
+def runs_plan(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")],
+    step: Annotated[str | None, typer.Argument(help="One model step; default: every one.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The query plans of a run's model steps, as the warehouse explained them then
+    (`models.explain`: estimated, or measured with `analyze`)."""
+    from sluiceway.cli.commands.runs import show_plans
+
+    show_plans(_state(ctx), run_id, step, as_json=as_json)
+
+
 @app.command()
 def query(
     ctx: typer.Context,

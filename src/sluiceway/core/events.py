@@ -33,7 +33,8 @@ class EventKind(StrEnum):
     STEP_RETRYING = "step_retrying"  # a transient failure: the step runs again after a delay
     CIRCUIT_OPENED = "circuit_opened"  # an endpoint failed too often: its steps are blocked
     CIRCUIT_CLOSED = "circuit_closed"  # a trial after the cooldown succeeded
-    MODEL_BUILT = "model_built"  # a SQL model committed: its SQL and columns, for lineage
+    MODEL_BUILT = "model_built"  # a model committed: its code, SQL and columns, for lineage
+    PLAN_CAPTURED = "plan_captured"  # the EXPLAIN of a model step's query
     RUN_PAUSED = "run_paused"
     RUN_RESUMED = "run_resumed"
 

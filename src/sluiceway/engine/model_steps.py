@@ -112,6 +112,7 @@ class ModelRows:
 
     reader: pa.RecordBatchReader
     lineage_sql: str | None
+    sql: str | None = None  # the query the warehouse runs (None: a Python transform)
 
 
 def model_rows(
@@ -122,10 +123,9 @@ def model_rows(
         output = run_transform(model.python, warehouse, batch_size=batch_size)
         return ModelRows(output.reader, output.traced_sql)
     query = model_query(model, warehouse)
-    reader = warehouse.stream(
-        model_sql(query, warehouse.capabilities.dialect, bounds), batch_size=batch_size
-    )
-    return ModelRows(_without_bookkeeping(reader), query.sql(dialect="duckdb"))
+    sql = model_sql(query, warehouse.capabilities.dialect, bounds)
+    reader = warehouse.stream(sql, batch_size=batch_size)
+    return ModelRows(_without_bookkeeping(reader), query.sql(dialect="duckdb"), sql)
 
 
 def _without_bookkeeping(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:

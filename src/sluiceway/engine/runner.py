@@ -52,6 +52,7 @@ from sluiceway.engine.model_steps import (
     model_query,
     model_rows,
     model_settings,
+    model_sql,
     view_statements,
 )
 from sluiceway.engine.periods import PERIODS_STATE
@@ -490,6 +491,8 @@ class PipelineRunner:
         bounds = tracking.cursor.read_bounds() if tracking and tracking.cursor else None
         rows = model_rows(model, warehouse, batch_size=settings.batch_size, bounds=bounds)
         self._lineage_sql[model.name] = rows.lineage_sql
+        if rows.sql is not None:
+            self._capture_plan(model, rows.sql, warehouse)
         reader = rows.reader
         if tracking is not None and tracking.cursor is not None:
             reader = tracking.cursor.filter(reader)
@@ -529,6 +532,27 @@ class PipelineRunner:
             columns=[{"name": n, "type": t} for n, t in output.items()],
         )
 
+    def _capture_plan(self, model: Model, sql: str, warehouse: Warehouse[Any]) -> None:
+        """Publish the warehouse's plan of a model's query (``models.explain``); a query the
+        warehouse cannot explain is noted, never a failure of the model."""
+        mode = model.config.explain or self.pipeline.spec.models.explain
+        if mode == "off":
+            return
+        analyze = mode == "analyze"
+        try:
+            plan, error = warehouse.explain(sql, analyze=analyze), None
+        except SluicewayError as exc:
+            plan, error = None, exc.message
+        self._publish(
+            EventKind.PLAN_CAPTURED,
+            model.name,
+            dialect=warehouse.capabilities.dialect,
+            analyzed=analyze,
+            sql=sql,
+            plan=plan,
+            error=error,
+        )
+
     def _build_view(self, model: Model, warehouse: Warehouse[Any], *, attempt: int) -> StepResult:
         """A view model: created or replaced in one transaction; no rows move."""
         step = StepResult(
@@ -549,6 +573,7 @@ class PipelineRunner:
             query = model_query(model, warehouse)
             self._lineage_sql[model.name] = query.sql(dialect="duckdb")
             warehouse.execute(view_statements(model, warehouse, query))
+            self._capture_plan(model, model_sql(query, warehouse.capabilities.dialect), warehouse)
             step.status = StepStatus.SUCCEEDED
             step.notes = (f"view {model.table} created",)
         except (SluicewayError, KeyboardInterrupt) as exc:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.engine import Connection, Engine
 
-HEAD_REVISION: Final = "0005"
+HEAD_REVISION: Final = "0006"
 """The newest schema revision this code knows; equal to the head of ``migrations/versions``."""
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().with_name("migrations")

@@ -265,3 +265,18 @@ lineage_edges = Table(
     Index("ix_lineage_edges_source", "source_table", "source_column"),
     Index("ix_lineage_edges_target", "target_table", "target_column"),
 )
+
+step_plans = Table(
+    "step_plans",
+    metadata,
+    Column("run_id", String(26), nullable=False),
+    Column("step", Text, nullable=False, doc="the model step"),
+    Column("attempt", Integer, nullable=False),
+    Column("dialect", String(16), nullable=False, doc="the warehouse's: duckdb, postgres"),
+    Column("analyzed", Integer, nullable=False, doc="1: EXPLAIN ANALYZE (measured), 0: estimated"),
+    Column("sql", Text, nullable=False, doc="the query explained, as the warehouse ran it"),
+    Column("plan", JSONDocument(), nullable=True, doc="the warehouse's JSON plan"),
+    Column("error", Text, nullable=True, doc="why there is no plan"),
+    Column("captured_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("run_id", "step", "attempt"),
+)

@@ -12,6 +12,7 @@ from sluiceway.core.errors import ErrorClass
 from sluiceway.core.events import Event, EventKind
 from sluiceway.core.redaction import redact, redact_deep
 from sluiceway.core.status import RunStatus, StepStatus
+from sluiceway.meta import plans
 from sluiceway.meta.store import MetaStore
 
 PROGRESS_INTERVAL_S = 1.0
@@ -76,6 +77,18 @@ class MetaRecorder:
                     rows_in=int(data.get("rows", 0)),
                     bytes_in=int(data.get("input_bytes") or 0),
                 )
+        elif event.kind is EventKind.PLAN_CAPTURED and event.step is not None:
+            plans.record_plan(
+                self._store,
+                run_id=event.run_id,
+                step=event.step,
+                attempt=self._attempts.get((event.run_id, event.step), 1),
+                dialect=str(data["dialect"]),
+                analyzed=bool(data["analyzed"]),
+                sql=redact(str(data["sql"])),
+                plan=data.get("plan"),
+                error=_redacted(data.get("error")),
+            )
         elif event.kind is EventKind.STEP_FINISHED and event.step is not None:
             self._last_progress.pop((event.run_id, event.step), None)
             if data.get("started") is False:  # skipped, blocked, cancelled before it began

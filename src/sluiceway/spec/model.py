@@ -26,6 +26,7 @@ from sluiceway.spec.quality import RuleSpec, check_rules
 from sluiceway.spec.write import Scd2Spec
 
 Materialization = Literal["view", "table", "incremental", "scd2"]
+Explain = Literal["off", "plan", "analyze"]
 
 MODEL_SUFFIXES = (".sql", ".yaml", ".yml", ".py")
 """The files under the models folder that define models."""
@@ -71,6 +72,7 @@ class ModelConfig(StrictModel):
         default_factory=list, description="Quality rules, exactly as on a source's table."
     )
     scd2: Scd2Spec | None = Field(None, description="`scd2`: the history columns.")
+    explain: Explain | None = Field(None, description="Overrides `models.explain` for this model.")
     description: str | None = None
 
     @field_validator("unique_key", mode="before")
@@ -114,6 +116,13 @@ class ModelsSpec(StrictModel):
         default_factory=dict,
         description="Settings per model name (`silver.orders`); they win over the file's "
         "header block.",
+    )
+    explain: Explain = Field(
+        "plan",
+        description="The query plan stored with each run for every SQL or operations model: "
+        "`plan` (estimated, cheap), `analyze` (measured: the query runs once more, in a "
+        "transaction rolled back; PostgreSQL adds BUFFERS), or `off`. "
+        "`sluiceway runs plan RUN STEP` shows it.",
     )
     modules: list[str] = Field(
         default_factory=list,
