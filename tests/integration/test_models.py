@@ -305,3 +305,21 @@ def test_the_pipeline_file_config_wins_over_the_header(shop: Path, target: Targe
         discover_models(shop, ModelsSpec(config={"gold.nope": {}}))
     with pytest.raises(ConfigError, match="there is no models folder"):
         discover_models(shop, ModelsSpec(path="elsewhere", config={"gold.top": {}}))
+
+
+def test_a_models_sum_of_decimals_stays_a_decimal_on_each_engine(
+    shop: Path, target: Target, registry: Registry
+) -> None:
+    result = run(shop, registry)
+    assert result.status is RunStatus.SUCCEEDED, [str(s.error) for s in result.steps]
+
+    [(data_type, scale)] = target.rows(
+        "SELECT data_type, numeric_scale FROM information_schema.columns "
+        "WHERE table_schema = 'gold' AND table_name = 'revenue' AND column_name = 'revenue'"
+    )
+
+    # PostgreSQL's sum() of NUMERIC(10,2) declares no precision; it used to arrive as text
+    assert (str(data_type).lower(), int(scale)) == {
+        "duckdb": ("decimal(38,2)", 2),
+        "postgres": ("numeric", 2),
+    }[target.engine]

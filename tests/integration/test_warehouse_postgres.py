@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from pydantic import SecretStr
 
@@ -256,3 +258,23 @@ def test_a_load_is_one_transaction_even_on_the_readers_pooled_connection(
         assert warehouse.query("SELECT count(*) AS n FROM t").to_pylist() == [{"n": 1}]
     finally:
         warehouse.close()
+
+
+def test_an_unconstrained_numeric_result_is_a_decimal_wide_enough_for_its_values(
+    pg: PostgresWarehouse,
+) -> None:
+    # sum() of a NUMERIC(10,2) has no declared precision: DuckDB calls it DECIMAL(38,2)
+    result = pg.query(
+        "SELECT sum(x) AS total, max(x) * 1.005 AS scaled, "
+        "'1e40'::numeric AS huge, 'NaN'::numeric AS nan "
+        "FROM (VALUES (1.50::numeric(10,2)), (2.25::numeric(10,2))) AS t(x)"
+    )
+
+    assert result.schema.field("total").type == pa.decimal128(38, 2)
+    assert result.schema.field("scaled").type == pa.decimal128(38, 5)
+    assert result.column("total").to_pylist() == [Decimal("3.75")]
+    assert result.column("scaled").to_pylist() == [Decimal("2.26125")]
+    # beyond 38 digits, or not a number: exact text, as before
+    assert result.schema.field("huge").type == pa.string()
+    assert result.schema.field("nan").type == pa.string()
+    assert result.column("nan").to_pylist() == ["NaN"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
+from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +40,43 @@ def arrow_rows(cursor: psycopg.Cursor[Any]) -> pa.Table:
     types = [_column_arrow(cursor, d) for d in description]
     rows = cursor.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    arrays = []
-    for values, type_ in zip(columns, types, strict=True):
+    arrays: list[pa.Array] = []
+    for values, declared in zip(columns, types, strict=True):
+        type_ = declared
+        if _unconstrained_numeric(cursor, description[len(arrays)]):
+            type_ = _decimal_for(values) or declared
         try:
             arrays.append(pa.array(list(values), type_))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
     return pa.Table.from_arrays(arrays, names=_unique(names))
+
+
+def _unconstrained_numeric(cursor: psycopg.Cursor[Any], column: Any) -> bool:
+    info = cursor.adapters.types.get(column.type_code)
+    return info is not None and info.name == "numeric" and column.precision is None
+
+
+def _decimal_for(values: Sequence[Any]) -> pa.DataType | None:
+    """A DECIMAL(38, s) holding every value of an unconstrained NUMERIC result column (what
+    DuckDB gives ``sum()`` of a decimal, say), ``s`` the largest scale among them; ``None``
+    when one does not fit (or is not finite): the column stays exact text."""
+    scale = digits = 0
+    for value in values:
+        if value is None:
+            continue
+        if not isinstance(value, Decimal) or not value.is_finite():
+            return None
+        _, number, exponent = value.as_tuple()
+        assert isinstance(exponent, int)
+        scale = max(scale, -exponent)
+        digits = max(digits, len(number) + exponent)
+    if scale + max(digits, 1) > _MAX_PRECISION:
+        return None
+    return pa.decimal128(_MAX_PRECISION, scale)
+
+
+_MAX_PRECISION = 38
 
 
 def _unique(names: list[str]) -> list[str]:
