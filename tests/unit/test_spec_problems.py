@@ -161,7 +161,8 @@ def test_unknown_top_level_key(registry: Registry, write_pipeline: WritePipeline
     assert places(issues) == [(2, 1, "sorces")]
     assert issues[0].message == (
         "unknown key 'sorces' (did you mean 'sources'?); allowed keys: defaults, description, "
-        "execution, models, pipeline, quality, schedule, sources, state_dir, warehouse"
+        "execution, models, openlineage, pipeline, quality, schedule, sources, state_dir, "
+        "warehouse"
     )
 
 

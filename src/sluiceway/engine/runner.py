@@ -532,6 +532,14 @@ class PipelineRunner:
             columns=[{"name": n, "type": t} for n, t in output.items()],
         )
 
+    def _columns_of(self, warehouse: Warehouse[Any], table: TableRef) -> list[dict[str, str]]:
+        """A committed table's columns (name, SQL type), for lineage; none if unreadable."""
+        try:
+            arrow = warehouse.table_schema(table)
+        except SluicewayError:
+            return []
+        return [{"name": f.name, "type": sql_type(f.type)} for f in arrow or ()]
+
     def _capture_plan(self, model: Model, sql: str, warehouse: Warehouse[Any]) -> None:
         """Publish the warehouse's plan of a model's query (``models.explain``); a query the
         warehouse cannot explain is noted, never a failure of the model."""
@@ -1066,6 +1074,7 @@ class PipelineRunner:
             origin=self._origin(request.source),
             load_id=result.load_id,
             table=str(result.table),
+            columns=self._columns_of(warehouse, result.table),
             rows_inserted=result.rows_inserted,
             rows_updated=result.rows_updated,
             rows_rejected=result.rows_rejected,

@@ -35,6 +35,7 @@ from sluiceway.spec.execution import ExecutionSpec, ReferenceSpec, RetrySpec, to
 from sluiceway.spec.incremental import IncrementalSpec
 from sluiceway.spec.model import ModelsSpec
 from sluiceway.spec.models_base import StrictModel
+from sluiceway.spec.openlineage import OpenLineageSpec
 from sluiceway.spec.quality import QualitySettings, RuleSpec, check_rules
 from sluiceway.spec.schedule import ScheduleSpec
 from sluiceway.spec.write import DeleteSpec, PartitionSpec, RangePartitionSpec, Scd2Spec
@@ -274,6 +275,12 @@ class PipelineSpec(StrictModel, Generic[S, W]):
         default_factory=ExecutionSpec,
         description="Parallelism, concurrency limits, retries, circuit breakers and timeouts "
         "of the run's steps (see docs/orchestration.md).",
+    )
+    openlineage: OpenLineageSpec | None = Field(
+        None,
+        description="OpenLineage events of every run (START, then COMPLETE, FAIL or ABORT, for "
+        "the pipeline and each step, with schema and column-lineage facets) to a JSON-lines "
+        "file, an HTTP endpoint or the console (see docs/openlineage.md).",
     )
 
     @field_validator("pipeline")

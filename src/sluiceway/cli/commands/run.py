@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
@@ -30,6 +31,10 @@ from sluiceway.observe.meta_recorder import MetaRecorder
 from sluiceway.observe.progress import ProgressDisplay
 from sluiceway.sources.base import CancelToken
 from sluiceway.spec.loader import LoadedPipeline
+from sluiceway.warehouses.base import WarehouseContext
+
+if TYPE_CHECKING:
+    from sluiceway.observe.openlineage import OpenLineageEmitter
 
 
 @contextmanager
@@ -83,6 +88,9 @@ def execute(
         bus.subscribe(MetaRecorder(store))
         lineage = LineageRecorder(store)
         bus.subscribe(lineage)
+        openlineage = _openlineage(state, pipeline)
+        if openlineage is not None:
+            bus.subscribe(openlineage)
         if state.log_format is not None:
             from sluiceway.observe.logs import EventLogger  # structlog only when asked for
 
@@ -104,28 +112,65 @@ def execute(
         watcher = RunControlWatcher(
             store, run_id=runner.run_id, pipeline=pipeline.name, token=runner.cancel, bus=bus
         )
-        with cancel_on_interrupt(runner.cancel) as interrupted, watcher:
-            if show_progress:
-                display = ProgressDisplay(err)
-                bus.subscribe(display)
-                with display:
+        try:
+            with cancel_on_interrupt(runner.cancel) as interrupted, watcher:
+                if show_progress:
+                    display = ProgressDisplay(err)
+                    bus.subscribe(display)
+                    with display:
+                        result = runner.run(select)
+                else:
                     result = runner.run(select)
-            else:
-                result = runner.run(select)
+        finally:
+            if openlineage is not None:
+                openlineage.close()  # sends what the transport still holds
         if interrupted and result.status is RunStatus.CANCELLED:
             raise KeyboardInterrupt  # the CLI says "Interrupted." and exits with 130
-    for note in lineage.notes:
-        err.print(f"[yellow]lineage:[/] {escape(redact(note))}")
-    for subscriber, error in bus.errors:
-        err.print(
-            f"[yellow]warning:[/] {type(subscriber).__name__} failed: {escape(redact(str(error)))}"
-        )
+    _print_notes(
+        bus,
+        lineage=lineage.notes,
+        openlineage=openlineage.notes if openlineage is not None else [],
+    )
     if as_json:
         if print_json:
             sys.stdout.write(json.dumps(redact_deep(result.as_dict()), indent=2) + "\n")
     else:
         _print_summary(state, result)
     return result
+
+
+def _print_notes(bus: EventBus, *, lineage: list[str], openlineage: list[str]) -> None:
+    """What the run's records could not do (they never fail the run), on stderr."""
+    err = render.stderr()
+    for note in lineage:
+        err.print(f"[yellow]lineage:[/] {escape(redact(note))}")
+    for note in openlineage:
+        err.print(f"[yellow]openlineage:[/] {escape(redact(note))}")
+    for subscriber, error in bus.errors:
+        err.print(
+            f"[yellow]warning:[/] {type(subscriber).__name__} failed: {escape(redact(str(error)))}"
+        )
+
+
+def _openlineage(state: CliState, pipeline: LoadedPipeline) -> OpenLineageEmitter | None:
+    """The OpenLineage emitter the pipeline asks for (``openlineage:``), or None. One that
+    cannot be set up (a state folder that cannot be written, say) is a warning: lineage is a
+    record of the run, never a reason not to run."""
+    if pipeline.spec.openlineage is None:
+        return None
+    from sluiceway.observe.openlineage import OpenLineageEmitter  # the client, only when asked
+
+    try:
+        warehouse = state.registry.warehouses.create(
+            pipeline.spec.warehouse, WarehouseContext(pipeline.state_dir, pipeline.resolve)
+        )
+        return OpenLineageEmitter.for_pipeline(pipeline, warehouse)
+    except Exception as exc:
+        render.stderr().print(
+            f"[yellow]openlineage:[/] no events for this run: "
+            f"{escape(redact(f'{type(exc).__name__}: {exc}'))}"
+        )
+        return None
 
 
 def _print_summary(state: CliState, result: RunResult) -> None:
