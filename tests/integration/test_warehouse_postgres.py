@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 from pydantic import SecretStr
 
-from sluiceway.core.errors import ConfigError, PipelineLockedError, WarehouseError
+from sluiceway.core.errors import ConfigError, DataError, PipelineLockedError, WarehouseError
 from sluiceway.core.ids import new_id
 from sluiceway.core.names import TableRef
 from sluiceway.spec.write import RangePartitionSpec
@@ -278,3 +278,42 @@ def test_an_unconstrained_numeric_result_is_a_decimal_wide_enough_for_its_values
     assert result.schema.field("huge").type == pa.string()
     assert result.schema.field("nan").type == pa.string()
     assert result.column("nan").to_pylist() == ["NaN"]
+
+
+def test_stream_reads_batches_from_a_server_side_cursor_holding_no_lock(
+    pg: PostgresWarehouse,
+) -> None:
+    pg.execute(
+        [
+            "CREATE TABLE public.streamed (id int, amount numeric(10,2))",
+            "INSERT INTO public.streamed SELECT g, g * 1.25 FROM generate_series(1, 5) AS g",
+        ]
+    )
+
+    reader = pg.stream(
+        "SELECT id, sum(amount) AS total FROM public.streamed GROUP BY id ORDER BY id",
+        batch_size=2,
+    )
+    first = reader.read_next_batch()
+    # the result is held by the server since the declaring commit: DDL on the table read
+    # does not wait for the stream (it would hang here if the stream held its lock)
+    pg.execute(["ALTER TABLE public.streamed ADD COLUMN note text"])
+    rest = list(reader)
+
+    assert [first.num_rows, *(b.num_rows for b in rest)] == [2, 2, 1]
+    assert reader.schema.field("total").type == pa.decimal128(38, 2)
+    table = pa.Table.from_batches([first, *rest])
+    assert table.column("total").to_pylist() == [Decimal("1.25") * i for i in range(1, 6)]
+
+
+def test_a_streamed_value_that_does_not_fit_the_first_batches_type_is_an_error(
+    pg: PostgresWarehouse,
+) -> None:
+    reader = pg.stream(
+        "SELECT x FROM (VALUES (1.5::numeric), (2.25::numeric)) AS t(x) ORDER BY x",
+        batch_size=1,
+    )
+
+    assert reader.schema.field("x").type == pa.decimal128(38, 1)
+    with pytest.raises(DataError, match=r"column 'x': a value does not fit decimal128\(38, 1\)"):
+        list(reader)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from sluiceway.core.errors import DataError
 from sluiceway.core.sql_compile import compile_sql
 from sluiceway.warehouses.bookkeeping import STAGING_SCHEMA
 from sluiceway.warehouses.postgres.types import arrow_type
@@ -50,6 +51,54 @@ def arrow_rows(cursor: psycopg.Cursor[Any]) -> pa.Table:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
     return pa.Table.from_arrays(arrays, names=_unique(names))
+
+
+class ArrowBatches:
+    """Rows fetched in batches from an executed (server-side) cursor, as Arrow batches of one
+    schema: the columns' PostgreSQL types, and for an unconstrained NUMERIC the decimal the
+    first batch's values fit (:func:`arrow_rows` decides per result; a stream must decide
+    once). A later value that does not fit that type is an error, never a silent rounding."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], batch_size: int) -> None:
+        self._cursor = cursor
+        self._batch_size = batch_size
+        description = cursor.description or []
+        self._names = _unique([d.name for d in description])
+        self._types = [_column_arrow(cursor, d) for d in description]
+        self._open = [_unconstrained_numeric(cursor, d) for d in description]
+        self._first = cursor.fetchmany(batch_size)
+        columns = self._columns(self._first)
+        for index, values in enumerate(columns):
+            if self._open[index]:
+                self._types[index] = _decimal_for(values) or self._types[index]
+        self.schema = pa.schema(list(zip(self._names, self._types, strict=True)))
+
+    def _columns(self, rows: Sequence[Any]) -> list[Sequence[Any]]:
+        return list(zip(*rows, strict=True)) if rows else [() for _ in self._names]
+
+    def _batch(self, rows: Sequence[Any]) -> pa.RecordBatch:
+        arrays: list[pa.Array] = []
+        for name, type_, values in zip(self._names, self._types, self._columns(rows), strict=True):
+            try:
+                arrays.append(pa.array(list(values), type_))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                raise DataError(
+                    f"column {name!r}: a value does not fit {type_}, the type its first "
+                    f"{self._batch_size:,} rows gave it ({_first_line(exc)})",
+                    hint="Cast the column in the SQL (e.g. CAST(x AS DECIMAL(18,4))).",
+                ) from exc
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        rows = self._first
+        while rows:
+            yield self._batch(rows)
+            rows = self._cursor.fetchmany(self._batch_size)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _unconstrained_numeric(cursor: psycopg.Cursor[Any], column: Any) -> bool:

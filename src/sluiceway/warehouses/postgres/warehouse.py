@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from sluiceway.core.clock import utcnow
 from sluiceway.core.errors import PipelineLockedError, WarehouseError
+from sluiceway.core.ids import new_id
 from sluiceway.core.names import TableRef
 from sluiceway.core.retry import RetryPolicy
 from sluiceway.core.sql_quoting import quote_identifier as q
@@ -21,7 +22,13 @@ from sluiceway.warehouses.bookkeeping import BOOTSTRAP, MIGRATIONS, SCHEMA
 from sluiceway.warehouses.postgres.connection import Connections
 from sluiceway.warehouses.postgres.load import PostgresLoad
 from sluiceway.warehouses.postgres.spec import PostgresSpec
-from sluiceway.warehouses.postgres.sql import DIALECT, PostgresRunner, arrow_rows, to_postgres
+from sluiceway.warehouses.postgres.sql import (
+    DIALECT,
+    ArrowBatches,
+    PostgresRunner,
+    arrow_rows,
+    to_postgres,
+)
 from sluiceway.warehouses.postgres.types import arrow_type
 
 # Two processes upgrading the bookkeeping at once queue on this (any constant will do).
@@ -115,6 +122,39 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
     @property
     def default_schema(self) -> str:
         return self.config.default_schema
+
+    def stream(self, sql: str, *, batch_size: int) -> pa.RecordBatchReader:
+        """A query's rows in batches through a server-side cursor ``WITH HOLD``: the server
+        computes the result and keeps it (in memory or temporary files) when the declaring
+        transaction commits, so no lock on the tables read outlives that commit (a model may
+        read the table it writes) and the client holds one batch at a time."""
+        conn = self.connections.take()
+        cursor: Any = None
+        try:
+            with self.connections.translated("query"):
+                cursor = conn.cursor(name=f"sluiceway_{new_id().lower()}", withhold=True)
+                cursor.execute(sql)
+                conn.commit()
+                batches = ArrowBatches(cursor, batch_size)
+        except BaseException:
+            self._end_stream(conn, cursor)
+            raise
+
+        def read() -> Iterator[pa.RecordBatch]:
+            try:
+                with self.connections.translated("reading query results"):
+                    yield from batches
+            finally:
+                self._end_stream(conn, cursor)
+
+        return pa.RecordBatchReader.from_batches(batches.schema, read())
+
+    def _end_stream(self, conn: Any, cursor: Any) -> None:
+        with contextlib.suppress(Exception):
+            if cursor is not None and not conn.closed:
+                cursor.close()  # CLOSE frees the held result on the server
+                conn.commit()
+        self.connections.give_back(conn)
 
     def execute(self, statements: Sequence[str]) -> None:
         """PostgreSQL statements in one transaction, retried whole on a transient failure."""
