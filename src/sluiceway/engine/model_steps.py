@@ -33,11 +33,10 @@ from sluiceway.spec.models import SourceSettings
 from sluiceway.spec.write import Scd2Spec
 from sluiceway.transform.models import Model
 from sluiceway.transform.ops import compile_ops, prepare
-from sluiceway.transform.python import run_transform
+from sluiceway.transform.python import bookkeeping_free, run_transform
 from sluiceway.warehouses import sql_builders as sb
 from sluiceway.warehouses.base import Warehouse
 
-_BOOKKEEPING = "_sluiceway_"
 _WRITES = {"table": "replace", "incremental": "append", "scd2": "scd2"}
 
 
@@ -74,7 +73,7 @@ def model_query(model: Model, warehouse: Warehouse[Any]) -> exp.Expr:
         assert model.source is not None
         arrow = warehouse.table_schema(TableRef.parse(model.source))
         columns = (
-            {f.name: sql_type(f.type) for f in arrow if not f.name.startswith(_BOOKKEEPING)}
+            {f.name: sql_type(f.type) for f in bookkeeping_free(arrow)}
             if arrow is not None
             else None
         )
@@ -129,10 +128,10 @@ def model_rows(
 
 
 def _without_bookkeeping(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-    keep = [i for i, f in enumerate(reader.schema) if not f.name.startswith(_BOOKKEEPING)]
-    if len(keep) == len(reader.schema):
+    schema = bookkeeping_free(reader.schema)
+    if len(schema) == len(reader.schema):
         return reader
-    schema = pa.schema([reader.schema.field(i) for i in keep])
+    keep = [reader.schema.get_field_index(f.name) for f in schema]
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in reader:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import pyarrow as pa
 
 from sluiceway.core.errors import Location, SluicewayError, UserCodeError
-from sluiceway.core.names import TableRef
+from sluiceway.core.names import RESERVED_PREFIX, TableRef
 from sluiceway.core.sql_quoting import quote_identifier
 from sluiceway.transform.lineage_types import COLUMN_KINDS, ColumnLineage, ColumnRef
 
@@ -269,7 +269,7 @@ class _Session:
         ref = TableRef.parse(table)
         if self.transform.format == "duckdb":
             relation = self._duckdb().table(_qualified(ref, self.warehouse.default_schema))
-            keep = [c for c in relation.columns if not c.startswith(_BOOKKEEPING)]
+            keep = [c for c in relation.columns if not c.startswith(RESERVED_PREFIX)]
             if len(keep) < len(relation.columns):
                 relation = relation.project(", ".join(quote_identifier(c) for c in keep))
             return relation
@@ -344,7 +344,7 @@ class _Session:
         """``reader`` with errors raised while it computes wrapped as the model's, and the
         session closed when it ends."""
         transform = self.transform
-        schema = _without_bookkeeping_schema(reader.schema)
+        schema = bookkeeping_free(reader.schema)
         keep = [reader.schema.get_field_index(f.name) for f in schema]
 
         def batches() -> Iterator[pa.RecordBatch]:
@@ -426,13 +426,11 @@ def _qualified(ref: TableRef, default_schema: str) -> str:
     return f"{quote_identifier(ref.schema or default_schema)}.{quote_identifier(ref.name)}"
 
 
-_BOOKKEEPING = "_sluiceway_"
-
-
-def _without_bookkeeping_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([f for f in schema if not f.name.startswith(_BOOKKEEPING)])
+def bookkeeping_free(schema: pa.Schema) -> pa.Schema:
+    """``schema`` without the columns that describe a loaded table's loads (``_sluiceway_*``):
+    a model's input and output leave them out (its own load adds its own)."""
+    return pa.schema([f for f in schema if not f.name.startswith(RESERVED_PREFIX)])
 
 
 def _without_bookkeeping(table: pa.Table) -> pa.Table:
-    """A loaded table's rows without the columns describing its loads."""
-    return table.select([f.name for f in _without_bookkeeping_schema(table.schema)])
+    return table.select([f.name for f in bookkeeping_free(table.schema)])
