@@ -39,7 +39,6 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pyarrow as pa
@@ -369,29 +368,27 @@ class _Session:
 def user_code_error(transform: PythonTransform, exc: BaseException) -> UserCodeError:
     """``exc`` raised by ``transform``'s code, as the model's error: where in the user's file
     it was raised, what, and the original traceback (kept for ``--debug``)."""
-    where = _user_frame(transform, exc.__traceback__)
-    error = UserCodeError(
-        f"model {transform.name!r}: {transform.function.__name__}() raised "
-        f"{type(exc).__name__}: {exc}",
-        location=where,
-        hint="Run again with --debug for the whole traceback.",
-    )
-    error.__sluiceway_traceback__ = "".join(  # type: ignore[attr-defined]
-        traceback.format_exception(exc)
-    )
-    return error
+    message = f"model {transform.name!r}: {transform.function.__name__}() raised"
+    return _raised(message, exc, transform.location())
 
 
 def import_error(exc: BaseException, where: Location) -> UserCodeError:
     """A models file or module that failed to import: where, what, the traceback."""
+    return _raised("cannot import the models in it:", exc, where)
+
+
+def _raised(message: str, exc: BaseException, where: Location) -> UserCodeError:
+    """``exc`` as a :class:`UserCodeError`: ``where`` narrowed to the last line of its file the
+    traceback passes (a syntax error's own line), the original traceback kept for --debug."""
     found = where
-    for frame, line in traceback.walk_tb(exc.__traceback__):
-        if where.file is not None and Path(frame.f_code.co_filename) == Path(where.file):
-            found = Location(file=where.file, line=line)
-    if isinstance(exc, SyntaxError) and exc.filename == where.file:
-        found = Location(file=where.file, line=exc.lineno)
+    if where.file is not None:
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            if Path(frame.f_code.co_filename) == Path(where.file):
+                found = Location(file=where.file, line=line)
+        if isinstance(exc, SyntaxError) and exc.filename == where.file:
+            found = Location(file=where.file, line=exc.lineno)
     error = UserCodeError(
-        f"cannot import the models in it: {type(exc).__name__}: {exc}",
+        f"{message} {type(exc).__name__}: {exc}",
         location=found,
         hint="Run again with --debug for the whole traceback.",
     )
@@ -399,15 +396,6 @@ def import_error(exc: BaseException, where: Location) -> UserCodeError:
         traceback.format_exception(exc)
     )
     return error
-
-
-def _user_frame(transform: PythonTransform, tb: TracebackType | None) -> Location:
-    """The last frame of the traceback in the transform's own file, else its definition."""
-    found = transform.location()
-    for frame, line in traceback.walk_tb(tb):
-        if Path(frame.f_code.co_filename) == transform.file:
-            found = Location(file=str(transform.file), line=line)
-    return found
 
 
 def _relation_sql(relation: duckdb.DuckDBPyRelation) -> str | None:
