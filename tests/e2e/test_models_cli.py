@@ -164,7 +164,7 @@ def test_python_and_ops_models_from_the_command_line(project: Path) -> None:
         project / "models" / "gold" / "big.yaml",
         """
         materialized: table
-        from: silver.orders
+        source: silver.orders
         ops:
           - {op: filter, where: {column: cents, op: gt, value: 500}}
         """,

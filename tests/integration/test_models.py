@@ -323,3 +323,63 @@ def test_a_models_sum_of_decimals_stays_a_decimal_on_each_engine(
         "duckdb": ("decimal(38,2)", 2),
         "postgres": ("numeric", 2),
     }[target.engine]
+
+
+def test_more_parallel_models_than_pooled_connections_all_build(
+    project: Path, target: Target, registry: Registry, write_pipeline: WritePipeline
+) -> None:
+    # PostgreSQL's pool holds 4 connections and 4 steps run at once: each model's stream
+    # must not take a pooled connection its load then waits for
+    for n in range(1, 6):
+        write(
+            project / "models" / "m" / f"t{n}.sql",
+            f"/* {{materialized: table}} */\nSELECT {n} AS x\n",
+        )
+    write(project / "orders.csv", ORDERS)
+    write_pipeline(
+        f"""
+        pipeline: many
+        sources:
+          orders: {{type: csv, path: orders.csv, table: bronze.orders}}
+        execution: {{max_workers: 4}}
+        {target.yaml(8).strip()}
+        """
+    )
+
+    result = run(project, registry)
+
+    assert result.status is RunStatus.SUCCEEDED, [str(s.error) for s in result.steps]
+    built = [target.rows(f"SELECT x FROM m.t{n}") for n in range(1, 6)]
+    assert [[int(x) for (x,) in rows] for rows in built] == [[1], [2], [3], [4], [5]]
+
+
+def test_a_construct_with_no_translation_fails_the_model_naming_it_and_its_file(
+    shop: Path, target: Target, registry: Registry
+) -> None:
+    model = shop / "models" / "gold" / "by_name.sql"
+    write(
+        model,
+        "/* {materialized: table} */\n"
+        "SELECT order_id FROM bronze.orders UNION ALL BY NAME SELECT order_id FROM bronze.orders\n",
+    )
+
+    result = run(shop, registry, ["orders", "gold.by_name"])
+
+    step = next(s for s in result.steps if s.name == "gold.by_name")
+    error = step.error if isinstance(step.error, ConfigError) else None
+    outcome = (
+        step.status,
+        error.location.file if error is not None and error.location is not None else None,
+        error.message.split(": ")[:2] if error is not None else [],
+    )
+    assert (
+        outcome
+        == {
+            "duckdb": (StepStatus.SUCCEEDED, None, []),
+            "postgres": (
+                StepStatus.FAILED,
+                str(model),
+                ["model 'gold.by_name'", "its SQL cannot run on postgres"],
+            ),
+        }[target.engine]
+    )

@@ -49,7 +49,7 @@ PAID_OPS = """
 materialized: table
 checks:
   - {rule: not_null, column: amount_usd}
-from: bronze.orders
+source: bronze.orders
 ops:
   - {op: filter, where: {column: status, op: eq, value: paid}}
   - {op: rename, columns: {amount: amount_usd}}
@@ -346,3 +346,30 @@ def test_a_python_transform_cannot_be_a_view(shop: Path, registry: Registry) -> 
 
     with pytest.raises(ConfigError, match="cannot be a `view`"):
         discovered(shop, registry)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ops: [{op: filter, where: {sql: 'true'}}]\n", "needs `source: TABLE`"),
+        ("source: bronze.orders\n", "needs `ops:`, a list of operations"),
+        ("source: bronze.orders\nops: [{op: explode}]\n", "ops[0]"),
+        (
+            "source: bronze.orders\nops: [{op: select, columns: [a]}]\nmaterialized: cube\n",
+            "materialized: Input should be",
+        ),
+    ],
+)
+def test_a_malformed_operations_model_is_refused_naming_its_file(
+    shop: Path, registry: Registry, text: str, message: str
+) -> None:
+    bad = shop / "models" / "silver" / "bad.yaml"
+    write(bad, text)
+
+    with pytest.raises(ConfigError) as caught:
+        discovered(shop, registry)
+
+    assert caught.value.message.startswith("model 'silver.bad': ")
+    assert message in caught.value.message
+    assert caught.value.location is not None
+    assert caught.value.location.file == str(bad)

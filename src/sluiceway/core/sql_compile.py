@@ -25,6 +25,8 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.parsers.duckdb import DuckDBParser
 
+from sluiceway.core.errors import ConfigError
+
 Pass = Callable[[exp.Expr], exp.Expr]
 
 T = exp.DataType.Type
@@ -57,8 +59,10 @@ DUCKDB_ANONYMOUS_AGGREGATES = frozenset(
 )
 
 
-class SqlCompileError(ValueError):
-    """The SQL uses a construct that has no faithful translation for the target dialect."""
+class SqlCompileError(ConfigError, ValueError):
+    """The SQL uses a construct that has no faithful translation for the target dialect (or
+    does not parse): a problem of the SQL as written, so a :class:`ConfigError` (still a
+    ``ValueError`` for callers that catch that)."""
 
 
 # -- the entry point --------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from sluiceway.core.errors import ConfigError, Location
 from sluiceway.core.names import TableRef
-from sluiceway.core.sql_compile import compile_sql
-from sluiceway.core.sql_quoting import quote_identifier
+from sluiceway.core.sql_compile import SqlCompileError, compile_sql
 from sluiceway.core.sql_types import sql_type
 from sluiceway.sources.base import CursorBounds
 from sluiceway.spec.incremental import IncrementalSpec
@@ -104,6 +104,21 @@ def model_sql(query: exp.Expr, dialect: str, bounds: CursorBounds | None = None)
     return compile_sql(prepare(tree, dialect), dialect)
 
 
+def compiled(
+    model: Model, query: exp.Expr, dialect: str, bounds: CursorBounds | None = None
+) -> str:
+    """:func:`model_sql`, a SQL construct with no translation for ``dialect`` reported as the
+    model's error, naming its file."""
+    try:
+        return model_sql(query, dialect, bounds)
+    except SqlCompileError as exc:
+        raise ConfigError(
+            f"model {model.name!r}: its SQL cannot run on {dialect}: {exc.message}",
+            location=Location(file=str(model.path)),
+            hint="Rewrite the construct in portable SQL (docs/postgres.md lists what compiles).",
+        ) from exc
+
+
 @dataclass
 class ModelRows:
     """A materialized model's rows, and the DuckDB SQL its column lineage is traced from (a
@@ -122,7 +137,7 @@ def model_rows(
         output = run_transform(model.python, warehouse, batch_size=batch_size)
         return ModelRows(output.reader, output.traced_sql)
     query = model_query(model, warehouse)
-    sql = model_sql(query, warehouse.capabilities.dialect, bounds)
+    sql = compiled(model, query, warehouse.capabilities.dialect, bounds)
     reader = warehouse.stream(sql, batch_size=batch_size)
     return ModelRows(_without_bookkeeping(reader), query.sql(dialect="duckdb"), sql)
 
@@ -142,12 +157,11 @@ def _without_bookkeeping(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
 
 def view_statements(model: Model, warehouse: Warehouse[Any], query: exp.Expr) -> list[str]:
     """Create (or replace) a view model (its ``query``), in the warehouse's default schema
-    unless it names one: its schema, then the view, run in one transaction."""
+    unless it names one, in one transaction; its schema exists already
+    (:meth:`~sluiceway.warehouses.base.Warehouse.create_schema`)."""
     dialect = warehouse.capabilities.dialect
     target = sb.table(model.table, warehouse.default_schema)
-    schema = quote_identifier(model.table.schema or warehouse.default_schema, dialect)
     return [
-        f"CREATE SCHEMA IF NOT EXISTS {schema}",
         f"DROP VIEW IF EXISTS {target.sql(dialect)}",
-        f"CREATE VIEW {target.sql(dialect)} AS {model_sql(query, dialect)}",
+        f"CREATE VIEW {target.sql(dialect)} AS {compiled(model, query, dialect)}",
     ]

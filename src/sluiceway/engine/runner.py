@@ -49,10 +49,10 @@ from sluiceway.engine.dag import Dag, build_dag, discover_foreign_keys, select_s
 from sluiceway.engine.executor import StepExecutor
 from sluiceway.engine.incremental import CURSOR_STATE, Backfill, Cursor, Tracking
 from sluiceway.engine.model_steps import (
+    compiled,
     model_query,
     model_rows,
     model_settings,
-    model_sql,
     view_statements,
 )
 from sluiceway.engine.periods import PERIODS_STATE
@@ -580,8 +580,11 @@ class PipelineRunner:
             self.cancel.check()
             query = model_query(model, warehouse)
             self._lineage_sql[model.name] = query.sql(dialect="duckdb")
+            warehouse.create_schema(model.table.schema or warehouse.default_schema)
             warehouse.execute(view_statements(model, warehouse, query))
-            self._capture_plan(model, model_sql(query, warehouse.capabilities.dialect), warehouse)
+            self._capture_plan(
+                model, compiled(model, query, warehouse.capabilities.dialect), warehouse
+            )
             step.status = StepStatus.SUCCEEDED
             step.notes = (f"view {model.table} created",)
         except (SluicewayError, KeyboardInterrupt) as exc:

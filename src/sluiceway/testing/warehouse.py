@@ -139,6 +139,12 @@ class FaultyWarehouse(Warehouse[FaultyWarehouseSpec]):
     def stream(self, sql: str, *, batch_size: int) -> pa.RecordBatchReader:
         return self.duckdb.stream(sql, batch_size=batch_size)
 
+    def create_schema(self, schema: str) -> None:
+        self.duckdb.create_schema(schema)
+
+    def duckdb_cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.duckdb.duckdb_cursor()
+
     def run_lock(self, pipeline: str, *, run_id: str) -> AbstractContextManager[None]:
         return self.duckdb.run_lock(pipeline, run_id=run_id)
 

@@ -5,9 +5,9 @@
   suffix (``silver/orders.sql`` is ``silver.orders``), and so, unless its config says
   otherwise, is the table it builds. The tables it reads (parsed with sqlglot, CTE names left
   out) are what it depends on: the engine runs it after the sources and models that write them.
-- ``.yaml`` / ``.yml``: a chain of built-in operations (``from:`` a table, ``ops:`` the chain;
+- ``.yaml`` / ``.yml``: a chain of built-in operations (``source:`` a table, ``ops:`` the chain;
   see docs/operations.md) beside the same config keys; named like a ``.sql`` file. It depends
-  on its ``from`` table, joined tables and tables its SQL snippets read.
+  on its ``source`` table, joined tables and tables its SQL snippets read.
 - ``.py``: functions decorated with :func:`sluiceway.model` (Python transforms, see
   :mod:`sluiceway.transform.python`), each a model of the name it registers; they depend on
   their inputs. Modules named in ``models.modules`` are imported for theirs too.
@@ -52,7 +52,7 @@ class Model:
     config: ModelConfig
     reads: tuple[str, ...]  # lower-cased tables it reads
     kind: ModelKind = "sql"
-    source: str | None = None  # an ops model's `from` table
+    source: str | None = None  # an ops model's `source` table
     ops: tuple[Operation, ...] = ()  # an ops model's chain
     python: PythonTransform | None = None  # a Python transform
 
@@ -67,7 +67,7 @@ class Model:
             chain = [
                 op.model_dump(mode="json", by_alias=True, exclude_defaults=True) for op in self.ops
             ]
-            return yaml.safe_dump({"from": self.source, "ops": chain}, sort_keys=False)
+            return yaml.safe_dump({"source": self.source, "ops": chain}, sort_keys=False)
         if self.python is not None:
             return self.python.source
         return self.sql
@@ -111,7 +111,8 @@ def discover_models(base: Path, spec: ModelsSpec) -> list[Model]:
 
 
 def _load(file: Path, folder: Path, overrides: Mapping[str, Mapping[str, Any]]) -> Model:
-    """A ``.sql`` model (header block + SELECT) or a ``.yaml`` one (config + ``from`` + ``ops``)."""
+    """A ``.sql`` model (header block + SELECT) or a ``.yaml`` one (config, ``source`` and
+    ``ops``)."""
     name = _file_name(file, folder)
     where = Location(file=str(file))
     text = file.read_text(encoding="utf-8")
@@ -173,12 +174,13 @@ def _config(name: str, settings: Mapping[str, Any], where: Location) -> ModelCon
 def _ops_model(
     name: str, file: Path, settings: dict[str, Any], override: Mapping[str, Any]
 ) -> Model:
-    """A chain of operations: ``from`` (a table) and ``ops``, beside the config keys."""
+    """A chain of operations: ``source`` (a table) and ``ops``, beside the config keys."""
     where = Location(file=str(file))
-    source, chain = settings.pop("from", None), settings.pop("ops", None)
+    source, chain = settings.pop("source", None), settings.pop("ops", None)
     if not isinstance(source, str) or not source.strip():
         raise ConfigError(
-            f"model {name!r}: an operations model needs `from: TABLE` (the table its chain reads)",
+            f"model {name!r}: an operations model needs `source: TABLE` (the table its chain "
+            "reads)",
             location=where,
         )
     if not isinstance(chain, list) or not chain:

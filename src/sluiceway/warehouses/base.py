@@ -302,6 +302,11 @@ class Warehouse(ABC, Generic[C]):
         result first; a warehouse that can stream from the server overrides it."""
         return self.query(sql).to_reader(max_chunksize=batch_size)
 
+    @abstractmethod
+    def create_schema(self, schema: str) -> None:
+        """Create ``schema`` if it does not exist, in a transaction of its own; safe when
+        parallel steps create the same one at once."""
+
     def duckdb_cursor(self) -> duckdb.DuckDBPyConnection | None:
         """A DuckDB cursor of this warehouse's own database, for work expressed as DuckDB
         relations (Python transforms); ``None`` when the warehouse is not DuckDB. The caller

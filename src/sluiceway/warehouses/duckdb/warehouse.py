@@ -141,13 +141,15 @@ class DuckDBWarehouse(Warehouse[DuckDBSpec]):
 
     def begin(self, request: LoadRequest) -> Load:
         self.check(request)
-        schema = request.table.schema
-        if schema is not None:
-            # Outside the load's transaction, and one thread at a time: two parallel loads
-            # creating one schema would otherwise conflict ("Catalog write-write conflict").
-            with self._ddl:
-                self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+        if request.table.schema is not None:
+            self.create_schema(request.table.schema)
         return DuckDBLoad(self.connection.cursor(), request)
+
+    def create_schema(self, schema: str) -> None:
+        # One thread at a time: two parallel steps creating one schema would otherwise
+        # conflict ("Catalog write-write conflict").
+        with self._ddl:
+            self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
 
     def table_schema(self, table: TableRef) -> pa.Schema | None:
         rows = self.connection.execute(

@@ -70,11 +70,13 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
 
     def begin(self, request: LoadRequest) -> Load:
         self.check(request)
-        schema = request.table.schema or self.default_schema
+        # Outside the load's transaction: parallel loads would hold each other.
+        self.create_schema(request.table.schema or self.default_schema)
+        return PostgresLoad(self.connections, self.config, request)
 
-        # Outside the load's transaction (parallel loads would hold each other), and under a
-        # lock: two concurrent CREATE SCHEMA IF NOT EXISTS of one name can both try to insert
-        # it, and the second fails with a duplicate key in pg_namespace.
+    def create_schema(self, schema: str) -> None:
+        # Under a lock: two concurrent CREATE SCHEMA IF NOT EXISTS of one name can both try to
+        # insert it, and the second fails with a duplicate key in pg_namespace.
         def create(conn: Any) -> None:
             with conn.transaction():
                 conn.execute(
@@ -84,7 +86,6 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {q(schema)}")
 
         self.connections.run(create, f"creating schema {schema}")
-        return PostgresLoad(self.connections, self.config, request)
 
     def table_schema(self, table: TableRef) -> pa.Schema | None:
         def read(conn: Any) -> list[tuple[Any, ...]]:
@@ -127,17 +128,22 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
         """A query's rows in batches through a server-side cursor ``WITH HOLD``: the server
         computes the result and keeps it (in memory or temporary files) when the declaring
         transaction commits, so no lock on the tables read outlives that commit (a model may
-        read the table it writes) and the client holds one batch at a time."""
-        conn = self.connections.take()
+        read the table it writes) and the client holds one batch at a time.
+
+        The cursor lives on a connection of its own, outside the pool: a stream is read while
+        the load it feeds writes, and streams holding pooled connections could take every one
+        the loads wait for."""
+        conn = self.connections.dedicated("sluiceway stream")
         cursor: Any = None
         try:
             with self.connections.translated("query"):
+                conn.autocommit = False
                 cursor = conn.cursor(name=f"sluiceway_{new_id().lower()}", withhold=True)
                 cursor.execute(sql)
                 conn.commit()
                 batches = ArrowBatches(cursor, batch_size)
         except BaseException:
-            self._end_stream(conn, cursor)
+            _end_stream(conn, cursor)
             raise
 
         def read() -> Iterator[pa.RecordBatch]:
@@ -145,16 +151,9 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
                 with self.connections.translated("reading query results"):
                     yield from batches
             finally:
-                self._end_stream(conn, cursor)
+                _end_stream(conn, cursor)
 
         return pa.RecordBatchReader.from_batches(batches.schema, read())
-
-    def _end_stream(self, conn: Any, cursor: Any) -> None:
-        with contextlib.suppress(Exception):
-            if cursor is not None and not conn.closed:
-                cursor.close()  # CLOSE frees the held result on the server
-                conn.commit()
-        self.connections.give_back(conn)
 
     def execute(self, statements: Sequence[str]) -> None:
         """PostgreSQL statements in one transaction, retried whole on a transient failure."""
@@ -249,3 +248,13 @@ class PostgresWarehouse(Warehouse[PostgresSpec]):
                 f"INSERT INTO {SCHEMA}.migrations VALUES (%s, %s, %s)",
                 (migration.version, migration.name, utcnow()),
             )
+
+
+def _end_stream(conn: Any, cursor: Any) -> None:
+    """Close a stream's cursor (freeing the result the server holds) and its connection."""
+    with contextlib.suppress(Exception):
+        if cursor is not None and not conn.closed:
+            cursor.close()
+            conn.commit()
+    with contextlib.suppress(Exception):
+        conn.close()
