@@ -1,4 +1,5 @@
-"""`sluiceway demo` end to end: generate, load the first drop, evolve with the second."""
+"""`sluiceway demo` end to end: generate, load the first drop, evolve with the second, build
+the silver and gold layers last."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 
 def test_the_first_drop_loads_every_row_of_every_file(demo: tuple[Path, dict[str, Any]]) -> None:
     root, summary = demo
-    first, second, history = summary["runs"]
-    assert [r["status"] for r in (first, second, history)] == ["succeeded"] * 3
+    first, second, history, gold = summary["runs"]
+    assert [r["status"] for r in (first, second, history, gold)] == ["succeeded"] * 4
     assert first["rows_rejected"] == 0
     manifest = Manifest.load(root / ".sluiceway" / "demo" / "manifest.json")
     expected = {t: sum(manifest.files[f].rows for f in files) for t, files in TABLES.items()}
@@ -96,6 +97,23 @@ def test_the_second_drop_evolves_customers_and_merges_updates(
     ]
 
 
+def test_the_demo_builds_the_gold_layer_last(demo: tuple[Path, dict[str, Any]]) -> None:
+    root, summary = demo
+    gold = summary["runs"][-1]
+    assert gold["pipeline"] == "ecommerce_demo_gold"
+    steps = {s["step"]: s for s in gold["steps"]}
+    assert {"silver.customers", "gold.dim_customers", "gold.daily_revenue"} <= set(steps)
+    assert {s["status"] for s in steps.values()} == {"succeeded"}
+    # Only the gold pipeline builds models: the loading pipelines next to it have none.
+    assert [s["step"] for r in summary["runs"][:-1] for s in r["steps"] if "." in s["step"]] == []
+    assert query(root, "SELECT sum(revenue) FROM gold.daily_revenue") == query(
+        root, "SELECT sum(revenue) FROM gold.fact_orders"
+    )
+    top = sluiceway("query", "--saved", "top_products", "-f", "json", cwd=root)
+    assert top.returncode == 0, top.stderr
+    assert len(json.loads(top.stdout)) == 10
+
+
 def test_the_demo_runs_again_through_the_evolved_schema(
     demo: tuple[Path, dict[str, Any]],
 ) -> None:
@@ -103,9 +121,12 @@ def test_the_demo_runs_again_through_the_evolved_schema(
     again = sluiceway("demo", "--no-serve", "--scale", "0.05", "--json", cwd=root)
     assert again.returncode == 0, again.stderr
     runs = json.loads(again.stdout)["runs"]
-    assert [r["status"] for r in runs] == ["succeeded"] * 3
+    assert [r["status"] for r in runs] == ["succeeded"] * 4
     # The order history finds no new order file: nothing to load.
     assert runs[2]["steps"][0]["notes"][0].startswith("nothing to load")
+    # The same bronze again: the customer dimension gains no version.
+    dim = next(s for s in runs[3]["steps"] if s["step"] == "gold.dim_customers")
+    assert (dim["rows_inserted"], dim["rows_updated"]) == (0, 0)
     # The first drop's `phone` column loads into `phone_number` through the alias.
     assert query(root, "SELECT count(phone_number) FROM bronze.customers")[0][0] > 0
     history = json.loads(

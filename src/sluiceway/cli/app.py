@@ -205,7 +205,19 @@ def runs_plan(
 @app.command()
 def query(
     ctx: typer.Context,
-    sql: Annotated[str, typer.Argument(help="SQL in DuckDB's dialect.")],
+    sql: Annotated[
+        str | None,
+        typer.Argument(help="SQL in DuckDB's dialect (or --saved NAME).", show_default=False),
+    ] = None,
+    saved: Annotated[
+        str | None,
+        typer.Option(
+            "--saved",
+            help="Run the saved query NAME: queries/NAME.sql next to the pipeline, in the "
+            "project, or bundled with the demo (`sluiceway queries` lists them).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Literal["table", "csv", "json"], typer.Option("--format", "-f", help="Output format.")
     ] = "table",
@@ -223,18 +235,54 @@ def query(
         typer.Option("--native", help="Send the SQL as written, in the warehouse's own dialect."),
     ] = False,
 ) -> None:
-    """Run SQL against the warehouse and print the result."""
-    from sluiceway.cli.commands.query import run_query
+    """Run SQL (or a saved query) against the warehouse and print the result."""
+    from sluiceway.cli.commands.query import run_query, run_saved_query
 
+    if (sql is None) == (saved is None):
+        raise typer.BadParameter(
+            "give either SQL or --saved NAME (`sluiceway queries` lists the saved queries)",
+            param_hint="SQL",
+        )
+    shown = limit if output == "table" else None
+    if saved is not None:
+        if write:
+            raise typer.BadParameter("a saved query runs read-only", param_hint="--write")
+        run_saved_query(
+            _state(ctx), saved, output=output, pipeline=pipeline, limit=shown, native=native
+        )
+        return
+    assert sql is not None
     run_query(
         _state(ctx),
         sql,
         output=output,
         pipeline=pipeline,
-        limit=limit if output == "table" else None,
+        limit=shown,
         write=write,
         native=native,
     )
+
+
+@app.command()
+def queries(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Print this saved query's SQL instead.", show_default=False),
+    ] = None,
+    pipeline: Annotated[
+        str | None,
+        typer.Option("--pipeline", "-p", help="Look next to this pipeline file first."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the saved queries `sluiceway query --saved NAME` runs, with where each comes from."""
+    from sluiceway.cli.commands.query import list_saved_queries, show_saved_query
+
+    if name is not None:
+        show_saved_query(_state(ctx), name, pipeline=pipeline)
+        return
+    list_saved_queries(_state(ctx), pipeline=pipeline, as_json=as_json)
 
 
 @app.command()

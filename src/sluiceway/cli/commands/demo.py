@@ -15,8 +15,14 @@ from sluiceway.cli.commands import run as run_command
 from sluiceway.cli.context import CliState
 from sluiceway.engine.runner import RunResult
 
-# The first drop, then the second (schema changes, late updates) merged into it.
-DEMO_PIPELINES = ("ecommerce.yaml", "ecommerce_drop2.yaml", "ecommerce_history.yaml")
+# The first drop, then the second (schema changes, late updates) merged into it, the orders'
+# history, and last the silver and gold layers (SQL models) built from those bronze tables.
+DEMO_PIPELINES = (
+    "ecommerce.yaml",
+    "ecommerce_drop2.yaml",
+    "ecommerce_history.yaml",
+    "ecommerce_gold.yaml",
+)
 
 
 def demo_pipeline_file(name: str = DEMO_PIPELINES[0]) -> resources.abc.Traversable:
@@ -54,8 +60,9 @@ def generate_data(out: Path, *, scale: float, seed: int, as_of: dt.date | None) 
 def run_demo(
     state: CliState, *, scale: float, seed: int, out: Path | None, as_json: bool
 ) -> list[RunResult]:
-    """Generate the data, load the first drop, merge the second one into it, then keep every
-    order's history (scd2) from both drops' order files."""
+    """Generate the data, load the first drop, merge the second one into it, keep every
+    order's history (scd2) from both drops' order files, then build the silver and gold
+    layers (SQL models) from the bronze tables."""
     state_dir = state.state_dir()
     data_dir = (out or state_dir / "demo").resolve()
     generate_data(data_dir, scale=scale, seed=seed, as_of=None)
@@ -75,8 +82,8 @@ def run_demo(
     else:
         out_console = render.stdout()
         out_console.print(
-            '\nNext: [bold]sluiceway query[/] "SELECT state, count(*) FROM bronze.customers '
-            'GROUP BY ALL ORDER BY 2 DESC LIMIT 10"  ·  [bold]sluiceway runs[/]  ·  '
-            "[bold]sluiceway schema history bronze.customers[/]"
+            "\nNext: [bold]sluiceway query --saved top_products[/]  ·  "
+            "[bold]sluiceway queries[/] (every saved query)  ·  "
+            "[bold]sluiceway lineage gold.daily_revenue.revenue[/]  ·  [bold]sluiceway runs[/]"
         )
     return results
