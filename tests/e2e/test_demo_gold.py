@@ -221,6 +221,24 @@ TABLES: dict[str, dict[str, str]] = {
         "first_order_date": "DATE",
         "last_order_date": "DATE",
     },
+    # a chain of built-in operations (filter, rfm)
+    "gold.customer_rfm": {
+        "customer_id": "BIGINT",
+        "recency": "BIGINT",
+        "frequency": "BIGINT",
+        "monetary": "DECIMAL(38,2)",
+        "r_score": "BIGINT",
+        "f_score": "BIGINT",
+        "m_score": "BIGINT",
+        "rfm_segment": "VARCHAR",
+    },
+    # a Python transform over Arrow
+    "gold.customer_segments": {
+        "customer_id": "BIGINT",
+        "rfm_segment": "VARCHAR",
+        "segment": "VARCHAR",
+        "value_score": "BIGINT",
+    },
 }
 
 # The saved queries the demo ships, with the columns each returns.
@@ -755,3 +773,42 @@ def test_the_gold_layer_gives_the_same_figures_on_postgresql(
         on_postgres = sluiceway("query", "--saved", name, "-f", "json", cwd=tmp_path, env=env)
         assert on_postgres.returncode == 0, on_postgres.stderr
         assert json.loads(on_postgres.stdout) == _saved(shop, name), name
+
+
+def test_rfm_scores_and_segments_reconcile_with_the_facts(shop: Shop) -> None:
+    facts = shop.rows(
+        "SELECT customer_id, max(order_date), count(*), sum(revenue) FROM gold.fact_orders "
+        "WHERE is_revenue AND customer_id IS NOT NULL GROUP BY customer_id"
+    )
+    rfm = {
+        int(c): (int(r), int(f), Decimal(str(m)), int(rs), int(fs), int(ms), seg)
+        for c, r, f, m, rs, fs, ms, seg in shop.rows(
+            "SELECT customer_id, recency, frequency, monetary, r_score, f_score, m_score, "
+            "rfm_segment FROM gold.customer_rfm"
+        )
+    }
+    as_of = date(2026, 1, 1)
+    assert {c: (r, f, m) for c, (r, f, m, *_) in rfm.items()} == {
+        int(c): ((as_of - last).days, int(n), Decimal(str(total))) for c, last, n, total in facts
+    }
+    assert {(rs, fs, ms) for *_, rs, fs, ms, _ in rfm.values()} <= {
+        (r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)
+    }
+    assert all(seg == f"{rs}{fs}{ms}" for *_, rs, fs, ms, seg in rfm.values())
+
+    def expected(r: int, f: int) -> str:
+        if r >= 4 and f >= 4:
+            return "champions"
+        if f >= 4:
+            return "loyal"
+        if r >= 4 and f <= 2:
+            return "new"
+        if r <= 2 and f >= 3:
+            return "at_risk"
+        return "lost" if r <= 2 and f <= 2 else "needs_attention"
+
+    segments = shop.rows("SELECT customer_id, segment, value_score FROM gold.customer_segments")
+    assert {int(c): (seg, int(v)) for c, seg, v in segments} == {
+        c: (expected(rs, fs), rs + fs + ms) for c, (*_, rs, fs, ms, _) in rfm.items()
+    }
+    assert len({seg for _, seg, _ in segments}) == 6  # every rule catches someone
