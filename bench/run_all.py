@@ -1,9 +1,11 @@
 """Run every benchmark in bench/ (``make bench``); each prints its own ``target`` lines.
 
 Every script with an entry point runs, in name order: incremental.py, ingest.py, memory.py,
-postgres_load.py, quality.py. postgres_load.py needs a PostgreSQL server it may create and
-drop a database on (a superuser; ``postgresql://postgres@127.0.0.1:5432`` unless
+models.py, postgres_load.py, quality.py. postgres_load.py needs a PostgreSQL server it may
+create and drop a database on (a superuser; ``postgresql://postgres@127.0.0.1:5432`` unless
 ``BENCH_POSTGRES_URL`` says otherwise); without one it prints its targets as missed and fails.
+models.py uses the same server for its PostgreSQL contenders; without one it skips them, saying
+so, and prints their target as missed (``--require-postgres`` makes that a failure).
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -109,20 +108,18 @@ def _unconstrained_numeric(cursor: psycopg.Cursor[Any], column: Any) -> bool:
 def _decimal_for(values: Sequence[Any]) -> pa.DataType | None:
     """A DECIMAL(38, s) holding every value of an unconstrained NUMERIC result column (what
     DuckDB gives ``sum()`` of a decimal, say), ``s`` the largest scale among them; ``None``
-    when one does not fit (or is not finite): the column stays exact text."""
-    scale = digits = 0
-    for value in values:
-        if value is None:
-            continue
-        if not isinstance(value, Decimal) or not value.is_finite():
-            return None
-        _, number, exponent = value.as_tuple()
-        assert isinstance(exponent, int)
-        scale = max(scale, -exponent)
-        digits = max(digits, len(number) + exponent)
-    if scale + max(digits, 1) > _MAX_PRECISION:
+    when one does not fit (or is not finite): the column stays exact text. Arrow infers the
+    precision and scale the values need (in C++: a Python loop here cost as much as the fetch)."""
+    try:
+        needed = pa.array(values).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # NaN, Infinity
         return None
-    return pa.decimal128(_MAX_PRECISION, scale)
+    if pa.types.is_null(needed):
+        return pa.decimal128(_MAX_PRECISION, 0)
+    if not pa.types.is_decimal128(needed):
+        return None  # decimal256: more than 38 digits
+    assert isinstance(needed, pa.Decimal128Type)
+    return pa.decimal128(_MAX_PRECISION, max(needed.scale, 0))
 
 
 _MAX_PRECISION = 38
