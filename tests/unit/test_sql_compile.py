@@ -72,6 +72,7 @@ def test_postgres_passes_are_listed_in_order() -> None:
     names = [p.__name__ for p in PASSES["postgres"]]
     assert names == [
         "reject_by_name",
+        "reject_columns_expression",
         "postgres_types",
         "expand_group_by_all",
         "expand_order_by_all",
@@ -111,6 +112,10 @@ def test_other_dialects_get_sqlglot_alone() -> None:
             "QUALIFY with ORDER BY",
         ),
         ("SELECT a FROM t UNION ALL BY NAME SELECT a FROM u", "BY NAME"),
+        (
+            "SELECT regexp_matches(COLUMNS('^phone(_number)?$'), '[0-9]') FROM t",
+            r"COLUMNS\('\^phone\(_number\)\?\$'\) \(DuckDB's star expression\) has no",
+        ),
         ("SELECT a FROM t UNION BY NAME SELECT a FROM u", "BY NAME"),
         ("INSERT INTO t BY NAME SELECT 1 AS a", "INSERT ... BY NAME"),
         ("SELECT struct_pack(1)", "a struct field needs a name"),

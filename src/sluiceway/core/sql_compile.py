@@ -209,6 +209,18 @@ def reject_by_name(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def reject_columns_expression(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's ``COLUMNS(...)`` (every column matching a pattern or list) expands at bind
+    time, over columns PostgreSQL has no way to enumerate inside one expression; sqlglot would
+    pass ``COLUMNS('…')`` through and the server fail on an unknown function."""
+    for node in tree.find_all(exp.Columns):
+        raise SqlCompileError(
+            f"{node.sql(dialect='duckdb')} (DuckDB's star expression) has no PostgreSQL "
+            "equivalent: name the columns it should match"
+        )
+    return tree
+
+
 # -- GROUP BY ALL / ORDER BY ALL ------------------------------------------------------------
 
 
@@ -801,6 +813,7 @@ def _sql(tree: exp.Expr, dialect: str) -> str:
 PASSES: dict[str, tuple[Pass, ...]] = {
     "postgres": (
         reject_by_name,
+        reject_columns_expression,
         postgres_types,
         expand_group_by_all,
         expand_order_by_all,
