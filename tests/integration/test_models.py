@@ -383,3 +383,42 @@ def test_a_construct_with_no_translation_fails_the_model_naming_it_and_its_file(
             ),
         }[target.engine]
     )
+
+
+def test_a_model_can_turn_the_pipelines_profiling_off_or_on(
+    shop: Path, target: Target, registry: Registry
+) -> None:
+    # gold.revenue profiles by the pipeline's default; gold.lean opts out; with the pipeline's
+    # profiling off, gold.keen opts in
+    write(
+        shop / "models" / "gold" / "lean.sql",
+        "/* {materialized: table, profile: false} */\nSELECT order_id FROM bronze.orders\n",
+    )
+    write(
+        shop / "models" / "gold" / "keen.sql",
+        "/* {materialized: table, profile: true} */\nSELECT order_id FROM bronze.orders\n",
+    )
+    select = ["orders", "gold.lean", "gold.keen", "silver.orders", "gold.revenue"]
+
+    default = run(shop, registry, select)
+    pipeline = (shop / "sluiceway.yaml").read_text(encoding="utf-8")
+    (shop / "sluiceway.yaml").write_text(pipeline + "quality: {profile: false}\n", "utf-8")
+    off = run(shop, registry, select)
+
+    def profiled(result: RunResult) -> dict[str, bool]:
+        return {s.name: bool(s.quality and s.quality["profiled"]) for s in result.steps}
+
+    assert profiled(default) == {
+        "orders": True,
+        "silver.orders": True,
+        "gold.revenue": True,
+        "gold.lean": False,
+        "gold.keen": True,
+    }
+    assert profiled(off) == {
+        "orders": False,
+        "silver.orders": False,
+        "gold.revenue": False,
+        "gold.lean": False,
+        "gold.keen": True,
+    }

@@ -63,6 +63,7 @@ def model_settings(model: Model, spec: Any) -> SourceSettings:
         checks=tuple(config.checks),
         incremental=incremental,
         scd2=(config.scd2 or Scd2Spec()) if config.materialized == "scd2" else None,
+        profile=config.profile,
     )
 
 

@@ -1123,6 +1123,8 @@ class PipelineRunner:
     ) -> LoadChecks | None:
         """Quality work for this load, if it has rules or the pipeline profiles loads."""
         quality = self.pipeline.spec.quality
+        if settings.profile is not None and settings.profile != quality.profile:
+            quality = quality.model_copy(update={"profile": settings.profile})
         cleans = settings.clean is not None or settings.dedupe is not None
         if not settings.checks and not quality.profile and not cleans:
             return None

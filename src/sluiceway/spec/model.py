@@ -73,6 +73,12 @@ class ModelConfig(StrictModel):
     )
     scd2: Scd2Spec | None = Field(None, description="`scd2`: the history columns.")
     explain: Explain | None = Field(None, description="Overrides `models.explain` for this model.")
+    profile: bool | None = Field(
+        None,
+        description="Overrides `quality.profile` for this model: profiling its rows costs a "
+        "scan of them (about as long as a `CREATE TABLE AS` of them on DuckDB; see "
+        "bench/models.py), and drift detection needs it.",
+    )
     description: str | None = None
 
     @field_validator("unique_key", mode="before")

@@ -336,6 +336,7 @@ class SourceSettings:
     partition: PartitionSpec | None = None
     partition_by: RangePartitionSpec | None = None
     snapshot: bool = False  # cdc: snapshot
+    profile: bool | None = None  # overrides quality.profile (a model's `profile`)
 
     @property
     def keyed(self) -> bool:
