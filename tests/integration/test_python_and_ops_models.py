@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sluiceway.core.errors import ConfigError, UserCodeError
+from sluiceway.core.errors import ConfigError, SluicewayError, UserCodeError
 from sluiceway.core.events import EventBus
 from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.registry import Registry
@@ -373,3 +373,44 @@ def test_a_malformed_operations_model_is_refused_naming_its_file(
     assert message in caught.value.message
     assert caught.value.location is not None
     assert caught.value.location.file == str(bad)
+
+
+def test_a_transform_whose_input_is_missing_fails_with_the_table_named(
+    shop: Path, registry: Registry
+) -> None:
+    write(
+        shop / "models" / "gold" / "orphan.py",
+        """
+        from sluiceway import model
+
+
+        @model("gold.orphan", inputs=["silver.nowhere"])
+        def orphan(rows):
+            return rows
+        """,
+    )
+
+    result = run(shop, registry, ["gold.orphan"])
+
+    [step] = result.steps
+    assert step.status is StepStatus.FAILED
+    assert isinstance(step.error, SluicewayError)
+    assert step.error.message.startswith(
+        "model 'gold.orphan': cannot read its input silver.nowhere: "
+    )
+
+
+def test_a_polars_transform_without_polars_installed_says_what_to_install(
+    shop: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "polars", None)  # `import polars` raises ImportError
+
+    result = run(shop, registry)
+
+    step = next(s for s in result.steps if s.name == "gold.doubled")
+    assert step.status is StepStatus.FAILED
+    assert isinstance(step.error, ConfigError)
+    assert step.error.message == (
+        "model 'gold.doubled' takes Polars frames (format='polars'), but polars is not installed"
+    )
+    assert step.error.hint == "pip install 'sluiceway[polars]' (or polars)."

@@ -43,7 +43,13 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pyarrow as pa
 
-from sluiceway.core.errors import Location, SluicewayError, UserCodeError
+from sluiceway.core.errors import (
+    ConfigError,
+    Location,
+    SluicewayError,
+    UserCodeError,
+    WarehouseError,
+)
 from sluiceway.core.names import RESERVED_PREFIX, TableRef
 from sluiceway.core.sql_quoting import quote_identifier
 from sluiceway.transform.lineage_types import COLUMN_KINDS, ColumnLineage, ColumnRef
@@ -267,7 +273,12 @@ class _Session:
     def read(self, table: str) -> Any:
         ref = TableRef.parse(table)
         if self.transform.format == "duckdb":
-            relation = self._duckdb().table(_qualified(ref, self.warehouse.default_schema))
+            import duckdb
+
+            try:
+                relation = self._duckdb().table(_qualified(ref, self.warehouse.default_schema))
+            except duckdb.Error as exc:
+                raise self._unreadable(ref, str(exc).strip().splitlines()[0]) from exc
             keep = [c for c in relation.columns if not c.startswith(RESERVED_PREFIX)]
             if len(keep) < len(relation.columns):
                 relation = relation.project(", ".join(quote_identifier(c) for c in keep))
@@ -275,7 +286,15 @@ class _Session:
         data = self._arrow(ref)
         if self.transform.format == "arrow":
             return data
-        import polars as pl
+        try:
+            import polars as pl
+        except ImportError as exc:
+            raise ConfigError(
+                f"model {self.transform.name!r} takes Polars frames (format='polars'), but "
+                "polars is not installed",
+                hint="pip install 'sluiceway[polars]' (or polars).",
+                location=self.transform.location(),
+            ) from exc
 
         return pl.from_arrow(data)
 
@@ -284,7 +303,16 @@ class _Session:
         from sluiceway.warehouses import sql_builders as sb
 
         target = sb.table(ref, self.warehouse.default_schema).sql(dialect)
-        return _without_bookkeeping(self.warehouse.query(f"SELECT * FROM {target}"))
+        try:
+            return _without_bookkeeping(self.warehouse.query(f"SELECT * FROM {target}"))
+        except WarehouseError as exc:
+            raise self._unreadable(ref, exc.message) from exc
+
+    def _unreadable(self, ref: TableRef, why: str) -> WarehouseError:
+        return WarehouseError(
+            f"model {self.transform.name!r}: cannot read its input {ref}: {why}",
+            hint="Does a source or model build it before this one?",
+        )
 
     def _duckdb(self) -> duckdb.DuckDBPyConnection:
         if self.con is not None:
