@@ -18,6 +18,12 @@ from sluiceway.spec.loader import LoadedPipeline
 REQUIRE_SERVICES = os.environ.get("SLUICEWAY_REQUIRE_SERVICES") == "1"
 
 
+def write(path: Path, text: str) -> None:
+    """Write ``text`` (dedented, leading blank lines dropped) to ``path``, folders included."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+
 def service_unavailable(reason: str) -> NoReturn:
     """Skip with ``reason`` on a laptop; fail under CI (SLUICEWAY_REQUIRE_SERVICES=1)."""
     if REQUIRE_SERVICES:

@@ -5,21 +5,16 @@ runs: models' columns traced to the loaded files, versions kept,
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from sluiceway.meta import lineage_store
 from sluiceway.meta.store import MetaStore
+from tests.conftest import write
 from tests.e2e.cli_process import sluiceway
 
 pytestmark = pytest.mark.e2e
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
 
 
 @pytest.fixture

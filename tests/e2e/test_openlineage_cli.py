@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import textwrap
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,17 +16,13 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import write
 from tests.e2e.cli_process import sluiceway
 from tests.unit.test_openlineage import assert_valid
 
 pytestmark = pytest.mark.e2e
 
 JSON = dict[str, Any]
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import psycopg
@@ -26,6 +27,7 @@ from tests.integration.pg_logical import (
     server_major,
     start_cluster,
 )
+from tests.integration.warehouse_targets import ENGINES, Target, make_target
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
@@ -157,3 +159,9 @@ def _own_database(cluster: PrivateCluster) -> Iterator[str]:
 def logical_database(logical_cluster: PrivateCluster) -> Iterator[str]:
     """This test's own database on the logical cluster (its slots dropped with it)."""
     yield from _own_database(logical_cluster)
+
+
+@pytest.fixture(params=ENGINES)
+def target(request: pytest.FixtureRequest, project: Path) -> Target:
+    """The project's warehouse, once per engine (DuckDB, PostgreSQL): what the tests compare."""
+    return make_target(request, project)

@@ -4,7 +4,6 @@ PostgreSQL: measured with ``analyze``, not captured with ``off``, a failure note
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,10 @@ from sluiceway.observe.meta_recorder import MetaRecorder
 from sluiceway.warehouses.base import Warehouse
 from sluiceway.warehouses.duckdb.warehouse import DuckDBWarehouse
 from sluiceway.warehouses.postgres.warehouse import PostgresWarehouse
-from tests.conftest import WritePipeline
-from tests.integration.warehouse_targets import ENGINES, Target, make_target
+from tests.conftest import WritePipeline, write
+from tests.integration.warehouse_targets import Target
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=ENGINES)
-def target(request: pytest.FixtureRequest, project: Path) -> Target:
-    return make_target(request, project)
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ model, `--select model+`, and the same results on both engines."""
 
 from __future__ import annotations
 
-import textwrap
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,20 +16,10 @@ from sluiceway.core.status import RunStatus, StepStatus
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.transform.models import discover_models
-from tests.conftest import WritePipeline
-from tests.integration.warehouse_targets import ENGINES, Target, make_target
+from tests.conftest import WritePipeline, write
+from tests.integration.warehouse_targets import Target
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=ENGINES)
-def target(request: pytest.FixtureRequest, project: Path) -> Target:
-    return make_target(request, project)
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
 
 
 ORDERS = """\

@@ -4,7 +4,6 @@ PostgreSQL: the same rows on both, their place in the DAG, lineage, and user err
 from __future__ import annotations
 
 import sys
-import textwrap
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,10 @@ from sluiceway.meta.store import MetaStore
 from sluiceway.observe.lineage_recorder import LineageRecorder
 from sluiceway.transform.lineage_types import ColumnRef
 from sluiceway.transform.models import discover_models
-from tests.conftest import WritePipeline
-from tests.integration.warehouse_targets import ENGINES, Target, make_target
+from tests.conftest import WritePipeline, write
+from tests.integration.warehouse_targets import Target
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=ENGINES)
-def target(request: pytest.FixtureRequest, project: Path) -> Target:
-    return make_target(request, project)
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
 
 
 ORDERS = """\

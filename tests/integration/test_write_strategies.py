@@ -15,15 +15,9 @@ from sluiceway.core.status import RunStatus
 from sluiceway.engine.registry import Registry
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from tests.conftest import WritePipeline
-from tests.integration.warehouse_targets import ENGINES, Target, make_target
+from tests.integration.warehouse_targets import Target
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=ENGINES)
-def target(request: pytest.FixtureRequest, project: Path) -> Target:
-    """The warehouse each test loads into: DuckDB, then PostgreSQL."""
-    return make_target(request, project)
 
 
 @pytest.fixture
