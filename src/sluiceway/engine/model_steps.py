@@ -156,13 +156,13 @@ def _without_bookkeeping(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def view_statements(model: Model, warehouse: Warehouse[Any], query: exp.Expr) -> list[str]:
-    """Create (or replace) a view model (its ``query``), in the warehouse's default schema
-    unless it names one, in one transaction; its schema exists already
-    (:meth:`~sluiceway.warehouses.base.Warehouse.create_schema`)."""
+def view_statements(model: Model, warehouse: Warehouse[Any], sql: str) -> list[str]:
+    """Create (or replace) a view model as ``sql`` (its SELECT, compiled for the warehouse), in
+    the warehouse's default schema unless it names one, in one transaction; its schema exists
+    already (:meth:`~sluiceway.warehouses.base.Warehouse.create_schema`)."""
     dialect = warehouse.capabilities.dialect
     target = sb.table(model.table, warehouse.default_schema)
     return [
         f"DROP VIEW IF EXISTS {target.sql(dialect)}",
-        f"CREATE VIEW {target.sql(dialect)} AS {compiled(model, query, dialect)}",
+        f"CREATE VIEW {target.sql(dialect)} AS {sql}",
     ]

@@ -580,11 +580,10 @@ class PipelineRunner:
             self.cancel.check()
             query = model_query(model, warehouse)
             self._lineage_sql[model.name] = query.sql(dialect="duckdb")
+            sql = compiled(model, query, warehouse.capabilities.dialect)
             warehouse.create_schema(model.table.schema or warehouse.default_schema)
-            warehouse.execute(view_statements(model, warehouse, query))
-            self._capture_plan(
-                model, compiled(model, query, warehouse.capabilities.dialect), warehouse
-            )
+            warehouse.execute(view_statements(model, warehouse, sql))
+            self._capture_plan(model, sql, warehouse)
             step.status = StepStatus.SUCCEEDED
             step.notes = (f"view {model.table} created",)
         except (SluicewayError, KeyboardInterrupt) as exc:
