@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from sluiceway.core.errors import ConfigError, SluicewayError, UserCodeError
 from sluiceway.core.events import EventBus
@@ -17,6 +18,7 @@ from sluiceway.engine.registry import Registry
 from sluiceway.engine.runner import PipelineRunner, RunResult
 from sluiceway.meta import lineage_store
 from sluiceway.meta.store import MetaStore
+from sluiceway.meta.tables import model_versions
 from sluiceway.observe.lineage_recorder import LineageRecorder
 from sluiceway.transform.lineage_types import ColumnRef
 from sluiceway.transform.models import discover_models
@@ -403,3 +405,25 @@ def test_a_polars_transform_without_polars_installed_says_what_to_install(
         "model 'gold.doubled' takes Polars frames (format='polars'), but polars is not installed"
     )
     assert step.error.hint == "pip install 'sluiceway[polars]' (or polars)."
+
+
+def test_a_changed_chain_or_function_is_a_new_model_version(shop: Path, registry: Registry) -> None:
+    succeeded(run(shop, registry))
+    write(shop / "models" / "silver" / "paid.yaml", PAID_OPS.replace("value: paid", "value: due"))
+    write(
+        shop / "models" / "gold" / "transforms.py",
+        TRANSFORMS.replace("AS total", "AS total_amount").replace('"total"', '"total_amount"'),
+    )
+    succeeded(run(shop, registry))
+    succeeded(run(shop, registry))  # unchanged: no new version
+
+    latest = select(model_versions.c.model, func.max(model_versions.c.version))
+    with MetaStore.for_state_dir(shop / ".sluiceway") as store, store.reading("read") as db:
+        versions = {m: v for m, v in db.execute(latest.group_by(model_versions.c.model))}
+
+    assert versions == {
+        "gold.by_customer": 2,
+        "gold.doubled": 2,
+        "gold.flags": 1,
+        "silver.paid": 2,
+    }
